@@ -1,0 +1,109 @@
+# Copyright 2026 pi05_ros maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""The package as ROS users and pip users see it: manifest, entry points, ROS-free imports."""
+
+import ast
+import configparser
+from pathlib import Path
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+
+REQUIRED_EXEC_DEPENDS = {
+    'rclpy', 'std_msgs', 'std_srvs', 'sensor_msgs', 'trajectory_msgs', 'builtin_interfaces',
+    'diagnostic_msgs', 'lifecycle_msgs', 'launch', 'launch_ros', 'ros2launch', 'python3-numpy',
+    'python3-opencv',
+}
+REQUIRED_TEST_DEPENDS = {
+    'ament_copyright', 'ament_flake8', 'ament_pep257', 'ament_xmllint', 'python3-pytest',
+    'launch_testing', 'launch_testing_ros',
+}
+
+
+def _console_scripts():
+    tree = ast.parse((REPO / 'setup.py').read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Dict):
+            for key, value in zip(node.keys, node.values):
+                if isinstance(key, ast.Constant) and key.value == 'console_scripts':
+                    return [ast.literal_eval(v) for v in value.elts]
+    raise AssertionError('setup.py declares no console_scripts')
+
+
+def test_package_xml_is_valid_format_3_with_required_dependencies():
+    catkin_pkg = pytest.importorskip('catkin_pkg.package')
+    package = catkin_pkg.parse_package(str(REPO / 'package.xml'))
+    package.validate()
+    assert package.package_format == 3
+    assert package.name == 'pi05_ros'
+    assert [str(lic) for lic in package.licenses] == ['Apache-2.0']
+    assert package.get_build_type() == 'ament_python'
+    assert REQUIRED_EXEC_DEPENDS <= {d.name for d in package.exec_depends}
+    assert REQUIRED_TEST_DEPENDS <= {d.name for d in package.test_depends}
+
+
+def test_setup_cfg_installs_scripts_where_ros2_run_looks():
+    config = configparser.ConfigParser()
+    config.read(REPO / 'setup.cfg')
+    assert config['develop']['script_dir'] == '$base/lib/pi05_ros'
+    assert config['install']['install_scripts'] == '$base/lib/pi05_ros'
+
+
+@pytest.mark.parametrize('script', _console_scripts(), ids=lambda s: s.split('=')[0].strip())
+def test_every_console_script_points_at_a_main_function(script):
+    name, target = (part.strip() for part in script.split('='))
+    module, function = target.split(':')
+    path = REPO / (module.replace('.', '/') + '.py')
+    assert path.is_file(), f'console script {name}: {path} does not exist'
+    defined = {n.name for n in ast.parse(path.read_text()).body if isinstance(n, ast.FunctionDef)}
+    assert function in defined, f'console script {name}: {module} defines no {function}()'
+
+
+def test_launch_files_are_valid_python_with_a_launch_description():
+    launch_files = sorted((REPO / 'launch').glob('*.launch.py'))
+    assert {p.name for p in launch_files} >= {'policy.launch.py', 'demo.launch.py'}
+    for path in launch_files:
+        tree = ast.parse(path.read_text(), filename=str(path))
+        functions = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+        assert 'generate_launch_description' in functions, path.name
+
+
+def test_parameter_files_are_ros_parameter_yaml():
+    files = sorted((REPO / 'config').glob('*.yaml'))
+    assert files, 'config/ has no parameter files'
+    for path in files:
+        document = yaml.safe_load(path.read_text())
+        assert isinstance(document, dict), path.name
+        for node_name, section in document.items():
+            assert 'ros__parameters' in section, f'{path.name}: {node_name} has no ros__parameters'
+
+
+def test_ros_free_modules_import_without_rclpy():
+    code = (
+        'import sys, importlib, pkgutil\n'
+        'import pi05_ros\n'
+        'for m in pkgutil.walk_packages(pi05_ros.__path__, "pi05_ros."):\n'
+        '    if not m.name.startswith("pi05_ros.nodes."):\n'
+        '        importlib.import_module(m.name)\n'
+        'bad = [m for m in ("rclpy", "sensor_msgs", "launch_ros") if m in sys.modules]\n'
+        'assert not bad, bad\n'
+    )
+    result = subprocess.run([sys.executable, '-c', code], cwd=REPO, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
