@@ -42,7 +42,10 @@ def config_dirs() -> List[Path]:
 
 
 def find_config_file(relative: str) -> Path:
-    """Return the first existing ``config/<relative>``; raise FileNotFoundError naming where it looked."""
+    """Return the first existing ``config/<relative>``.
+
+    Raises FileNotFoundError naming every directory it looked in.
+    """
     dirs = config_dirs()
     for d in dirs:
         path = d / relative
