@@ -1,0 +1,644 @@
+# Copyright 2026 pi05_ros maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Teleop / policy / hold mode switching with jump-free handover.
+
+:class:`ModeSwitch` sits between the inputs (teleop stream, policy chunks via the
+:class:`~pi05_ros.control.executor.TrajectoryExecutor`, operator requests, an intervention Bool
+stream) and the command output. Every control period ``tick(now_ns)`` returns one command, the
+mode, and who commanded the period (``source``: 'teleop', 'policy' or 'hold').
+
+Which mode is wanted follows from three inputs, evaluated in this order:
+
+1. ``requested``: what the operator last asked for: POLICY (``engage_policy(True)``), TELEOP
+   (``request_teleop`` or ``engage_policy(False)``) or HOLD (``request_hold``, or any timeout).
+2. the intervention lock (twist_mux semantics): while asserted and POLICY is requested, the human
+   has priority and the wanted mode is TELEOP; releasing it gives control back to the policy.
+   It does not mask HOLD and has no effect while TELEOP is requested.
+3. alignment (GELLO style): TELEOP is entered only while the leader is within ``align_threshold``
+   of the current command on every joint; otherwise the mode is HOLD with a reason saying which
+   joint is how far, until the leader is brought close. In TELEOP, a leader farther than
+   ``tracking_error_limit`` (a jump) goes back to that aligning HOLD.
+
+Timeouts latch HOLD: a teleop stream that goes silent while the human is in charge, or a
+monitored intervention stream that goes silent while the policy is engaged, sets ``requested``
+to HOLD; only a new request leaves it.
+
+Every command passes the same guard: clipped into the position limits, moved at most
+``max_velocity * dt`` from the previous command, never non-finite. Mode changes therefore never
+jump; entering POLICY resets the executor to the current command at the switch time so the policy
+ramps in from there with the first chunk computed after the switch.
+"""
+
+import collections
+from dataclasses import dataclass, field
+import enum
+from typing import Callable, Deque, Iterable, List, NamedTuple, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from pi05_ros.control.chunk import ActionChunk
+from pi05_ros.control.executor import TRACKING, TrajectoryExecutor
+from pi05_ros.control.limits import JointLimits
+from pi05_ros.control.teleop import joint_vector, TeleopStream
+
+NS_PER_S = 1_000_000_000
+CHANGE_LOG_SIZE = 1000  # ModeSwitch.changes keeps the newest; listeners see every change
+
+
+class Mode(str, enum.Enum):
+    """Who may command the robot."""
+
+    TELEOP = 'TELEOP'
+    POLICY = 'POLICY'
+    HOLD = 'HOLD'
+
+
+SOURCES = ('teleop', 'policy', 'hold')
+REQUESTS = ('engage_policy', 'disengage_policy', 'teleop', 'hold')
+
+
+@dataclass(frozen=True)
+class ModeSwitchConfig:
+    """Parameters of the mode switch (times in ns, distances in the joints' units)."""
+
+    teleop_timeout_ns: int = 200_000_000
+    intervention_timeout_ns: int = 0  # 0: intervention stream not monitored (last value holds)
+    align_threshold: Union[float, Sequence[float]] = 0.1  # enter TELEOP only within this
+    tracking_error_limit: Union[float, Sequence[float], None] = 0.5  # None: never leave TELEOP
+    handover_velocity_fraction: float = 0.5  # of max_velocity, until the leader is reached
+    teleop_velocity_fraction: float = 1.0  # of max_velocity, while tracking the leader
+    handover_tolerance: float = 1e-3  # the handover ramp ends within this of the leader
+
+    def __post_init__(self):
+        for name in ('teleop_timeout_ns', 'intervention_timeout_ns'):
+            value = int(getattr(self, name))
+            if value < 0 or (name == 'teleop_timeout_ns' and value == 0):
+                raise ValueError(f'ModeSwitchConfig.{name}: expected a positive integer '
+                                 f'(0 allowed for intervention), got {value}')
+            object.__setattr__(self, name, value)
+        for name in ('handover_velocity_fraction', 'teleop_velocity_fraction'):
+            value = float(getattr(self, name))
+            if not 0.0 < value <= 1.0:
+                raise ValueError(f'ModeSwitchConfig.{name}: expected a value in (0, 1], '
+                                 f'got {value}')
+        if not float(self.handover_tolerance) > 0.0:
+            raise ValueError('ModeSwitchConfig.handover_tolerance: expected a positive value, '
+                             f'got {self.handover_tolerance}')
+
+
+class RequestResult(NamedTuple):
+    """What a request service answers: ``std_srvs`` (success, message)."""
+
+    success: bool
+    message: str
+
+
+@dataclass(frozen=True)
+class ModeTick:
+    """The command of one control period and who produced it."""
+
+    stamp_ns: int
+    positions: np.ndarray  # (J,) in the limits' joint order
+    velocities: np.ndarray  # (J,)
+    mode: Mode
+    source: str  # 'teleop' | 'policy' | 'hold'
+    reason: str
+
+
+@dataclass(frozen=True)
+class ModeChange:
+    """One entry of the mode-change log."""
+
+    stamp_ns: int
+    from_mode: Mode
+    to_mode: Mode
+    cause: str
+
+
+# --- Inputs as events: what a bag (or the live node) feeds into ModeSwitch.handle ----------------
+
+@dataclass(frozen=True)
+class ModeRequest:
+    """An operator request: 'engage_policy', 'disengage_policy', 'teleop' or 'hold'."""
+
+    stamp_ns: int
+    request: str
+
+    def __post_init__(self):
+        if self.request not in REQUESTS:
+            raise ValueError(f'ModeRequest.request: expected one of {REQUESTS}, '
+                             f'got {self.request!r}')
+
+    def to_text(self) -> str:
+        """Encode as the ``~/mode_request`` String the node publishes: '<request> <stamp_ns>'."""
+        return f'{self.request} {int(self.stamp_ns)}'
+
+    @classmethod
+    def from_text(cls, text: str, fallback_stamp_ns: int) -> 'ModeRequest':
+        """Parse :meth:`to_text` output; without a stamp, ``fallback_stamp_ns`` (bag time)."""
+        parts = str(text).split()
+        if len(parts) not in (1, 2):
+            raise ValueError(f'mode_request: expected "<request> [<stamp_ns>]", got {text!r}')
+        if len(parts) == 2 and not parts[1].lstrip('-').isdigit():
+            raise ValueError(f'mode_request: stamp must be integer ns, got {parts[1]!r}')
+        stamp = int(parts[1]) if len(parts) == 2 else int(fallback_stamp_ns)
+        return cls(stamp, parts[0])
+
+
+@dataclass(frozen=True)
+class InterventionSample:
+    """One message of the intervention Bool stream (True: the human has priority)."""
+
+    stamp_ns: int
+    asserted: bool
+
+
+@dataclass(frozen=True)
+class TeleopSample:
+    """One teleop target (a JointState) received at ``stamp_ns``.
+
+    ``header_stamp_ns`` is the message's own stamp, which freshness is judged by; None means the
+    receive time (for a leader whose header stamps are zero or on another clock).
+    """
+
+    stamp_ns: int
+    names: Tuple[str, ...]
+    positions: Tuple[float, ...]
+    header_stamp_ns: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class JointStateSample:
+    """Measured joint positions by name, received at ``stamp_ns`` (for the executor's watchdog).
+
+    ``header_stamp_ns`` as for :class:`TeleopSample`.
+    """
+
+    stamp_ns: int
+    names: Tuple[str, ...]
+    positions: Tuple[float, ...]
+    header_stamp_ns: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class ChunkArrival:
+    """A policy chunk, received at ``stamp_ns`` (the chunk carries its observation stamp)."""
+
+    stamp_ns: int
+    chunk: ActionChunk
+
+
+@dataclass(frozen=True)
+class Tick:
+    """A control period ending at ``stamp_ns``."""
+
+    stamp_ns: int
+
+
+ModeEvent = Union[ModeRequest, InterventionSample, TeleopSample, JointStateSample, ChunkArrival,
+                  Tick]
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Consecutive control periods with one mode and one source (first and last tick stamps)."""
+
+    start_ns: int
+    end_ns: int
+    mode: Mode
+    source: str
+
+
+@dataclass
+class ModeTimeline:
+    """What a run of the mode switch did: every mode change, and (mode, source) segments."""
+
+    changes: List[ModeChange] = field(default_factory=list)
+    segments: List[Segment] = field(default_factory=list)
+
+    def record_change(self, change: ModeChange) -> None:
+        self.changes.append(change)
+
+    def record_tick(self, tick: 'ModeTick') -> None:
+        """Extend the last segment, or start one when the mode or the source changed."""
+        last = self.segments[-1] if self.segments else None
+        if last is not None and (last.mode, last.source) == (tick.mode, tick.source):
+            self.segments[-1] = Segment(last.start_ns, tick.stamp_ns, last.mode, last.source)
+        else:
+            self.segments.append(Segment(tick.stamp_ns, tick.stamp_ns, tick.mode, tick.source))
+
+    def source_segments(self, source: str) -> List[Tuple[int, int]]:
+        """(start_ns, end_ns) of the periods commanded by ``source`` (merged across modes)."""
+        spans: List[Tuple[int, int]] = []
+        previous = None
+        for segment in self.segments:
+            if segment.source == source and previous is not None and previous.source == source:
+                spans[-1] = (spans[-1][0], segment.end_ns)
+            elif segment.source == source:
+                spans.append((segment.start_ns, segment.end_ns))
+            previous = segment
+        return spans
+
+
+class ModeSwitch:
+    """TELEOP / POLICY / HOLD with bounded-velocity handover. Time is int ns from the caller.
+
+    ``executor`` is a :class:`~pi05_ros.control.executor.TrajectoryExecutor` over the same
+    ``limits``: it is reset to the current command whenever POLICY is entered and ticked only in
+    POLICY. ``initial_positions`` (J,) is the command held at start (the measured joint state).
+    """
+
+    def __init__(self, limits: JointLimits, executor: TrajectoryExecutor,
+                 initial_positions: Sequence[float],
+                 config: Optional[ModeSwitchConfig] = None):
+        self.limits = limits
+        self.executor = executor
+        self.config = config or ModeSwitchConfig()
+        positions = np.asarray(initial_positions, dtype=np.float64).reshape(-1)
+        if positions.shape != (limits.num_joints,):
+            raise ValueError(f'initial_positions: expected shape ({limits.num_joints},), '
+                             f'got {positions.shape}')
+        if not np.isfinite(positions).all():
+            raise ValueError('initial_positions: expected finite values')
+        limits.check_positions(positions)
+        self._align = _per_joint_threshold('align_threshold', self.config.align_threshold,
+                                           limits.num_joints)
+        self._tracking = None
+        if self.config.tracking_error_limit is not None:
+            self._tracking = _per_joint_threshold(
+                'tracking_error_limit', self.config.tracking_error_limit, limits.num_joints)
+            if (self._tracking < self._align).any():
+                raise ValueError('ModeSwitchConfig.tracking_error_limit: expected >= '
+                                 'align_threshold on every joint')
+        self.teleop = TeleopStream(limits)
+        self._command = positions.copy()
+        self._velocities = np.zeros_like(positions)
+        self._last_tick_ns: Optional[int] = None
+        self._mode = Mode.HOLD
+        self._reason = 'waiting for a request'
+        self._requested = Mode.HOLD
+        self._hold_reason = 'waiting for a request'
+        self._intervening = False
+        self._intervention_ns: Optional[int] = None
+        self._policy_since_ns: Optional[int] = None
+        self._handover = False
+        self._source = 'hold'
+        self.changes: Deque[ModeChange] = collections.deque(maxlen=CHANGE_LOG_SIZE)
+        self.change_listeners: List[Callable[[ModeChange], None]] = []
+        self.counters = {'chunks_discarded': 0, 'guard_clamped': 0, 'non_finite_held': 0}
+
+    # --- state --------------------------------------------------------------------------------
+
+    @property
+    def mode(self) -> Mode:
+        return self._mode
+
+    @property
+    def reason(self) -> str:
+        return self._reason
+
+    @property
+    def source(self) -> str:
+        """Who commanded the last period: 'teleop', 'policy' or 'hold'."""
+        return self._source
+
+    @property
+    def command(self) -> np.ndarray:
+        """(J,) the last command emitted (the initial positions before the first tick)."""
+        return self._command.copy()
+
+    # --- inputs -------------------------------------------------------------------------------
+
+    def engage_policy(self, enable: bool, now_ns: int) -> RequestResult:
+        """``~/engage_policy`` (SetBool): True hands over to the policy, False takes it back."""
+        now_ns = int(now_ns)
+        if not enable:
+            return self._disengage(now_ns)
+        silent = self._intervention_silence(now_ns)
+        if silent:
+            return RequestResult(False, f'policy not engaged: {silent}')
+        self._requested = Mode.POLICY
+        self._update(now_ns, 'engage_policy request')
+        if self._intervening:
+            return RequestResult(True, f'policy engaged; the human has priority until the '
+                                       f'intervention is released (mode {self._mode.value})')
+        return RequestResult(True, 'policy engaged: ramping from the current command into the '
+                                   'first chunk computed after this request')
+
+    def request_teleop(self, now_ns: int) -> RequestResult:
+        """``~/teleop`` (Trigger): hand control to the teleop stream (refused if it is silent)."""
+        now_ns = int(now_ns)
+        fresh, why = self.teleop.freshness(now_ns, self.config.teleop_timeout_ns)
+        if not fresh:
+            return RequestResult(False, f'teleop not engaged: {why}')
+        self._requested = Mode.TELEOP
+        self._update(now_ns, 'teleop request')
+        return RequestResult(True, f'teleop requested: mode {self._mode.value} ({self._reason})')
+
+    def request_hold(self, now_ns: int) -> RequestResult:
+        """``~/hold`` (Trigger): hold the current command until the next request."""
+        self._latch_hold('hold requested')
+        self._update(int(now_ns), 'hold request')
+        return RequestResult(True, 'holding the current command')
+
+    def intervention(self, asserted: bool, now_ns: int) -> None:
+        """One message of the intervention Bool stream (True: the human takes priority)."""
+        now_ns = int(now_ns)
+        changed = bool(asserted) != self._intervening
+        self._intervening = bool(asserted)
+        self._intervention_ns = now_ns
+        if changed:
+            state = 'asserted' if asserted else 'released'
+            self._update(now_ns, f'intervention {state}')
+
+    def teleop_sample(self, names: Sequence[str], positions: Sequence[float],
+                      stamp_ns: int) -> bool:
+        """Take a teleop target by joint name; False if ignored (non-finite or out of order).
+
+        Raises ValueError naming the joints missing from ``names``.
+        """
+        return self.teleop.offer(names, positions, stamp_ns)
+
+    def joint_state(self, names: Sequence[str], positions: Sequence[float],
+                    stamp_ns: int) -> None:
+        """Pass measured joint positions by name to the executor (its joint-state watchdog)."""
+        vector = joint_vector(names, positions, self.limits.joint_names, 'joint_state')
+        self.executor.update_joint_state(vector, stamp_ns)
+
+    def submit_chunk(self, chunk: ActionChunk, now_ns: int) -> RequestResult:
+        """Forward a policy chunk to the executor in POLICY; discard it otherwise.
+
+        Chunks computed before POLICY was entered (observation stamp before the switch) are
+        discarded too, so the policy ramps into the first chunk computed after the switch.
+        """
+        now_ns = int(now_ns)
+        if self._mode != Mode.POLICY:
+            return self._discard(f'not in POLICY (mode {self._mode.value})')
+        if chunk.stamp_ns < self._policy_since_ns:
+            return self._discard(f'chunk computed before the switch to POLICY '
+                                 f'(stamp {chunk.stamp_ns} < {self._policy_since_ns})')
+        decision = self.executor.submit(chunk, now_ns)
+        return RequestResult(decision.accepted, decision.reason or 'chunk accepted')
+
+    def handle(self, event: ModeEvent):
+        """Feed one event (as recorded in a bag); returns what the matching method returns."""
+        if isinstance(event, Tick):
+            return self.tick(event.stamp_ns)
+        if isinstance(event, TeleopSample):
+            return self.teleop_sample(event.names, event.positions, _header(event))
+        if isinstance(event, JointStateSample):
+            return self.joint_state(event.names, event.positions, _header(event))
+        if isinstance(event, ChunkArrival):
+            return self.submit_chunk(event.chunk, event.stamp_ns)
+        if isinstance(event, InterventionSample):
+            return self.intervention(event.asserted, event.stamp_ns)
+        if isinstance(event, ModeRequest):
+            if event.request in ('engage_policy', 'disengage_policy'):
+                return self.engage_policy(event.request == 'engage_policy', event.stamp_ns)
+            if event.request == 'teleop':
+                return self.request_teleop(event.stamp_ns)
+            return self.request_hold(event.stamp_ns)
+        raise ValueError(f'event: expected one of ModeRequest, InterventionSample, '
+                         f'TeleopSample, JointStateSample, ChunkArrival, Tick; got '
+                         f'{type(event).__name__}')
+
+    # --- output -------------------------------------------------------------------------------
+
+    def tick(self, now_ns: int) -> ModeTick:
+        """Compute the command for the control period ending at ``now_ns`` (non-decreasing)."""
+        now_ns = int(now_ns)
+        if self._last_tick_ns is not None and now_ns < self._last_tick_ns:
+            raise ValueError(f'now_ns: expected >= the previous tick ({self._last_tick_ns}), '
+                             f'got {now_ns}')
+        dt_s = 0.0 if self._last_tick_ns is None else (now_ns - self._last_tick_ns) / NS_PER_S
+        self._last_tick_ns = now_ns
+        self._update(now_ns, '')
+        previous = self._command
+        proposal, velocities, source, reason = self._propose(now_ns, dt_s)
+        command, guard_note = self._guard(previous, proposal, dt_s)
+        if guard_note:
+            source, reason = ('hold', guard_note) if guard_note.startswith('non-finite') else (
+                source, f'{reason}; {guard_note}')
+        if guard_note or velocities is None:
+            velocities = (command - previous) / dt_s if dt_s > 0 else np.zeros_like(command)
+        velocities = np.clip(np.nan_to_num(velocities, nan=0.0, posinf=0.0, neginf=0.0),
+                             -self.limits.max_velocity, self.limits.max_velocity)
+        self._command, self._velocities, self._source = command, velocities, source
+        return ModeTick(now_ns, command.copy(), velocities.copy(), self._mode, source, reason)
+
+    def diagnostics(self) -> dict:
+        """Key/values for ``diagnostic_msgs``: mode, reason, requested mode, counters."""
+        values = {
+            'mode': self._mode.value, 'reason': self._reason, 'source': self._source,
+            'requested': self._requested.value, 'intervention': str(self._intervening),
+            'teleop_accepted': str(self.teleop.accepted),
+            'last_teleop_rejection': self.teleop.last_rejection,
+        }
+        values.update({f'teleop_rejected_{k}': str(v) for k, v in self.teleop.rejected.items()})
+        values.update({k: str(v) for k, v in self.counters.items()})
+        return values
+
+    # --- internals ----------------------------------------------------------------------------
+
+    def _disengage(self, now_ns: int) -> RequestResult:
+        fresh, why = self.teleop.freshness(now_ns, self.config.teleop_timeout_ns)
+        if fresh:
+            self._requested = Mode.TELEOP
+        else:
+            self._latch_hold(f'policy disengaged, teleop unavailable ({why})')
+        self._update(now_ns, 'disengage_policy request')
+        return RequestResult(True, f'policy disengaged: mode {self._mode.value} ({self._reason})')
+
+    def _discard(self, why: str) -> RequestResult:
+        self.counters['chunks_discarded'] += 1
+        return RequestResult(False, f'chunk discarded: {why}')
+
+    def _latch_hold(self, reason: str) -> None:
+        self._requested = Mode.HOLD
+        self._hold_reason = reason
+
+    def _intervention_silence(self, now_ns: int) -> str:
+        """Why the monitored intervention stream counts as silent, or '' if it does not."""
+        timeout = self.config.intervention_timeout_ns
+        if timeout == 0:
+            return ''
+        if self._intervention_ns is None:
+            return 'no intervention message received (the stream is monitored)'
+        age = now_ns - self._intervention_ns
+        if age > timeout:
+            return (f'intervention stream silent for {age / 1e6:.1f} ms '
+                    f'(timeout {timeout / 1e6:.1f} ms)')
+        return ''
+
+    def _wanted(self, now_ns: int) -> Tuple[Mode, str]:
+        """Return the mode the inputs ask for now, and why; latch HOLD on a timeout."""
+        if self._requested == Mode.POLICY:
+            silent = self._intervention_silence(now_ns)
+            if silent:
+                self._latch_hold(f'timeout: {silent}')
+        human = self._requested == Mode.TELEOP or (
+            self._requested == Mode.POLICY and self._intervening)
+        if human:
+            fresh, why = self.teleop.freshness(now_ns, self.config.teleop_timeout_ns)
+            if not fresh:
+                self._latch_hold(f'timeout: {why}')
+                human = False
+        if self._requested == Mode.HOLD:
+            return Mode.HOLD, self._hold_reason
+        if not human:
+            return Mode.POLICY, 'policy engaged'
+        deviation = np.abs(self.teleop.target - self._command)
+        if self._mode == Mode.TELEOP:
+            if self._tracking is not None and (deviation > self._tracking).any():
+                return Mode.HOLD, 'leader too far: ' + self._worst(deviation, self._tracking,
+                                                                   'tracking_error_limit')
+            return Mode.TELEOP, 'leader in command'
+        if (deviation <= self._align).all():
+            return Mode.TELEOP, 'leader aligned'
+        return Mode.HOLD, 'waiting for the leader: ' + self._worst(deviation, self._align,
+                                                                   'align_threshold')
+
+    def _worst(self, deviation: np.ndarray, threshold: np.ndarray, name: str) -> str:
+        i = int(np.argmax(deviation / threshold))
+        return (f'joint {self.limits.joint_names[i]} is {deviation[i]:.3f} from the command '
+                f'({name} {threshold[i]:.3f})')
+
+    def _update(self, now_ns: int, trigger: str) -> None:
+        """Re-evaluate the wanted mode; log and perform a change."""
+        wanted, reason = self._wanted(now_ns)
+        self._reason = reason
+        if wanted == self._mode:
+            return
+        cause = f'{trigger}: {reason}' if trigger else reason
+        change = ModeChange(now_ns, self._mode, wanted, cause)
+        self.changes.append(change)
+        for listener in self.change_listeners:
+            listener(change)
+        self._mode = wanted
+        if wanted == Mode.POLICY:
+            self._policy_since_ns = now_ns
+            self.executor.reset(self._command.copy(), now_ns, self._velocities.copy())
+        self._handover = wanted == Mode.TELEOP
+
+    def _propose(self, now_ns: int, dt_s: float):
+        """(positions, velocities or None, source, reason) before the guard."""
+        if self._mode == Mode.POLICY:
+            command = self.executor.tick(now_ns)
+            if command is None:  # cannot happen after reset(); hold rather than guess
+                return self._command.copy(), None, 'hold', 'executor not ready'
+            source = 'policy' if command.status == TRACKING else 'hold'
+            if source == 'policy':
+                reason = f'policy {command.reason}'
+            elif command.reason == 'reset':
+                reason = 'waiting for the first chunk computed after the switch'
+            else:
+                reason = f'policy stale: executor holding ({command.reason})'
+            return command.positions, command.velocities, source, reason
+        if self._mode == Mode.TELEOP:
+            target = self.teleop.target
+            fraction = (self.config.handover_velocity_fraction if self._handover
+                        else self.config.teleop_velocity_fraction)
+            positions, velocities = ramp_step(
+                self._command, self._velocities, target, dt_s,
+                fraction * self.limits.max_velocity, self.limits.max_acceleration)
+            reason = 'handover ramp to the leader' if self._handover else 'tracking the leader'
+            if self._handover and (np.abs(target - positions)
+                                   <= self.config.handover_tolerance).all():
+                self._handover = False
+            return positions, velocities, 'teleop', reason
+        positions, velocities = brake_step(self._command, self._velocities, dt_s,
+                                           self.limits.max_acceleration)
+        return positions, velocities, 'hold', self._reason
+
+    def _guard(self, previous: np.ndarray, proposal: np.ndarray,
+               dt_s: float) -> Tuple[np.ndarray, str]:
+        """Make a proposal safe: finite, within the velocity and position limits."""
+        if proposal.shape != previous.shape or not np.isfinite(proposal).all():
+            self.counters['non_finite_held'] += 1
+            return previous.copy(), 'non-finite command held'
+        limited = self.limits.clamp_positions(self.limits.clamp_step(previous, proposal, dt_s))
+        if not np.allclose(limited, proposal, rtol=0.0, atol=1e-12):
+            self.counters['guard_clamped'] += 1
+            return limited, 'clamped to the velocity/position limits'
+        return limited, ''
+
+
+def ramp_step(positions: np.ndarray, velocities: np.ndarray, target: np.ndarray, dt_s: float,
+              max_velocity: np.ndarray, max_acceleration: np.ndarray) -> Tuple[np.ndarray,
+                                                                               np.ndarray]:
+    """One period of a velocity- and acceleration-limited approach to ``target`` (all (J,)).
+
+    The velocity aims at the fastest speed from which the joint can still stop at the target
+    in discrete steps (``v dt / 2 + v^2 / 2a <= |e|``), never above ``max_velocity`` nor the speed that reaches the target in
+    this period, and changes by at most ``max_acceleration * dt`` per period. Returns the new
+    (positions, velocities). With ``dt_s == 0`` nothing moves.
+    """
+    if dt_s <= 0.0:
+        return positions.copy(), velocities.copy()
+    error = target - positions
+    # v dt / 2 + v^2 / (2 a) <= |e|: braking from v in steps of a * dt stops in time
+    braking = max_acceleration * dt_s
+    with np.errstate(invalid='ignore'):  # NaN for inf * 0 (no acceleration limit, no error)
+        braking_speed = braking * (np.sqrt(0.25 + 2.0 * np.abs(error) / (braking * dt_s)) - 0.5)
+    speed = np.minimum(np.fmin(max_velocity, braking_speed), np.abs(error) / dt_s)
+    wanted = np.sign(error) * speed
+    dv = max_acceleration * dt_s
+    new_velocities = np.clip(wanted, velocities - dv, velocities + dv)
+    new_velocities = np.clip(new_velocities, -max_velocity, max_velocity)
+    return positions + new_velocities * dt_s, new_velocities
+
+
+def brake_step(positions: np.ndarray, velocities: np.ndarray, dt_s: float,
+               max_acceleration: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """One period of stopping at the acceleration limit (a hold that starts while moving)."""
+    if dt_s <= 0.0:
+        return positions.copy(), velocities.copy()
+    dv = max_acceleration * dt_s
+    new_velocities = velocities - np.clip(velocities, -dv, dv)
+    return positions + new_velocities * dt_s, new_velocities
+
+
+def _header(event: Union[TeleopSample, JointStateSample]) -> int:
+    return event.stamp_ns if event.header_stamp_ns is None else event.header_stamp_ns
+
+
+def _per_joint_threshold(name: str, value, num_joints: int) -> np.ndarray:
+    array = np.asarray(value, dtype=np.float64)
+    if array.ndim == 0:
+        array = np.full(num_joints, float(array))
+    if array.shape != (num_joints,) or not (np.isfinite(array).all() and (array > 0).all()):
+        raise ValueError(f'ModeSwitchConfig.{name}: expected a positive scalar or '
+                         f'({num_joints},) positive values, got {value!r}')
+    return array
+
+
+# --- replay ----------------------------------------------------------------------------------
+
+def replay_mode_timeline(events: Iterable[ModeEvent],
+                         make_switch: Callable[[], ModeSwitch]) -> ModeTimeline:
+    """Replay recorded events through a fresh switch and return the mode timeline.
+
+    Events are applied in stamp order (ties keep their given order, so pass them in the order
+    they were recorded). ``make_switch`` builds the switch exactly as the live node did (same
+    limits, executor configuration, initial positions and config).
+    """
+    switch = make_switch()
+    timeline = ModeTimeline()
+    switch.change_listeners.append(timeline.record_change)
+    for event in sorted(events, key=lambda e: e.stamp_ns):
+        result = switch.handle(event)
+        if isinstance(result, ModeTick):
+            timeline.record_tick(result)
+    return timeline

@@ -1,0 +1,86 @@
+# Copyright 2026 pi05_ros maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""How long a splice blends the running reference into a new chunk.
+
+During a blend of length T with the minimum-jerk weight w, the command is
+``q = q_old + w (q_new - q_old)``. With the gap D = q_new - q_old, its rate D' and the limits,
+the blend adds at most ``1.875 D / T`` of velocity and ``5.77 D / T^2 + 3.75 D' / T`` of
+acceleration to the convex mix of the two references. The window is the shortest
+T >= blend_window_s that keeps those additions (D, D' measured over the window itself) within
+``headroom`` times the joint's velocity and acceleration limits, capped at max_blend_window_s.
+
+Seam jerk bound that follows: at the splice instant the jerk steps by ``60 D0 / T^3``; with
+T >= T_acc this is at most ``10.4 * headroom * a_max / blend_window_s`` (or
+``60 * max_first_row_deviation / max_blend_window_s^3`` when the cap binds).
+"""
+
+import numpy as np
+
+from pi05_ros.control.interpolation import SMOOTHSTEP_MAX_CURVATURE, SMOOTHSTEP_MAX_SLOPE
+from pi05_ros.control.limits import JointLimits
+from pi05_ros.control.trajectory import NS, Reference
+
+GAP_SAMPLES = 5  # gap samples per candidate window
+WINDOW_GROWTH = 1.25  # ratio between successive candidate windows
+
+
+def required_window_s(old: Reference, new: Reference, start_ns: int, window_s: float,
+                      limits: JointLimits, headroom: float) -> float:
+    """The blend length the gap between old and new over [start, start + window_s] needs."""
+    times = start_ns + np.round(np.linspace(0.0, window_s, GAP_SAMPLES) / NS).astype(np.int64)
+    gaps, gap_rates = [], []
+    for t in times:
+        old_p, old_v = old.evaluate(int(t))
+        new_p, new_v = new.evaluate(int(t))
+        gaps.append(np.abs(new_p - old_p))
+        gap_rates.append(np.abs(new_v - old_v))
+    gap = np.max(gaps, axis=0)  # (J,) D
+    gap_rate = np.max(gap_rates, axis=0)  # (J,) D'
+    velocity_budget = headroom * limits.max_velocity
+    acceleration_budget = headroom * limits.max_acceleration
+    window_velocity = SMOOTHSTEP_MAX_SLOPE * gap / velocity_budget
+    # smallest T with budget T^2 - 2 * 1.875 D' T - 5.77 D >= 0
+    linear = 2.0 * SMOOTHSTEP_MAX_SLOPE * gap_rate
+    with np.errstate(divide='ignore', invalid='ignore'):
+        window_acceleration = (linear + np.sqrt(
+            linear ** 2 + 4.0 * acceleration_budget * SMOOTHSTEP_MAX_CURVATURE * gap)) / (
+            2.0 * acceleration_budget)
+    window_acceleration = np.nan_to_num(window_acceleration, nan=0.0, posinf=np.inf)
+    return max(float(window_velocity.max()), float(window_acceleration.max()))
+
+
+def blend_duration_ns(old: Reference, new: Reference, start_ns: int, limits: JointLimits,
+                      min_window_s: float, max_window_s: float, headroom: float) -> int:
+    """The blend length (ns) for splicing ``new`` into ``old`` from ``start_ns``.
+
+    Tries windows from min_window_s upwards (x1.25) and takes the first one that is long enough
+    for the gap measured over that window; max_window_s when none is.
+    """
+    if max_window_s <= 0.0:
+        return 0
+    window = max(min_window_s, 1e-3)
+    while window < max_window_s:
+        if required_window_s(old, new, start_ns, window, limits, headroom) <= window:
+            return int(round(max(window, min_window_s) / NS))
+        window *= WINDOW_GROWTH
+    return int(round(max_window_s / NS))
+
+
+def seam_jerk_bound(max_acceleration: float, min_window_s: float, max_window_s: float,
+                    max_first_row_deviation: float, headroom: float) -> float:
+    """Upper bound on the jerk step a splice adds at its start instant (units/s^3)."""
+    from_window = 60.0 / SMOOTHSTEP_MAX_CURVATURE * headroom * max_acceleration / min_window_s
+    from_cap = 60.0 * max_first_row_deviation / max_window_s ** 3
+    return min(60.0 * max_first_row_deviation / min_window_s ** 3, max(from_window, from_cap))

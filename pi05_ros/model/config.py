@@ -1,0 +1,221 @@
+# Copyright 2026 pi05_ros maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Architecture numbers of the PI0.5 network (every field is a parameter, never a constant).
+
+The dictionary format of `PI05Config.from_dict` / `to_dict` is the golden `config.json` format
+(/work/shared/golden/<case>/config.json), so a checkpoint directory can carry its architecture.
+"""
+
+import dataclasses
+from typing import Any, Dict, Optional, Tuple
+
+IMAGE_KEYS = ('base_0_rgb', 'left_wrist_0_rgb', 'right_wrist_0_rgb')
+HIDDEN_ACTIVATION = 'gelu_pytorch_tanh'
+
+
+class ConfigError(ValueError):
+    """A config dictionary has a missing or invalid field."""
+
+
+@dataclasses.dataclass(frozen=True)
+class GemmaConfig:
+    """One Gemma tower: the PaliGemma VLM or the action expert."""
+
+    width: int
+    depth: int
+    mlp_dim: int
+    num_heads: int
+    num_kv_heads: int
+    head_dim: int
+    rms_norm_eps: float = 1e-6
+    rope_theta: float = 10000.0
+    use_adarms: bool = False
+    adarms_cond_dim: Optional[int] = None
+
+    def __post_init__(self) -> None:
+        for name in ('width', 'depth', 'mlp_dim', 'num_heads', 'num_kv_heads', 'head_dim'):
+            if int(getattr(self, name)) <= 0:
+                raise ConfigError(f'GemmaConfig.{name} must be a positive int, '
+                                  f'got {getattr(self, name)!r}')
+        if self.num_heads % self.num_kv_heads:
+            raise ConfigError(f'GemmaConfig.num_heads ({self.num_heads}) must be a multiple of '
+                              f'num_kv_heads ({self.num_kv_heads})')
+        if self.head_dim % 2:
+            raise ConfigError(f'GemmaConfig.head_dim must be even for RoPE, got {self.head_dim}')
+        if self.use_adarms and not self.adarms_cond_dim:
+            raise ConfigError('GemmaConfig.adarms_cond_dim is required when use_adarms is true')
+
+    @classmethod
+    def from_dict(cls, d: Dict[str, Any]) -> 'GemmaConfig':
+        act = d.get('hidden_activation', HIDDEN_ACTIVATION)
+        if act != HIDDEN_ACTIVATION:
+            raise ConfigError(f'hidden_activation must be {HIDDEN_ACTIVATION!r}, got {act!r}')
+        return _construct(cls, d, 'gemma config')
+
+    def to_dict(self) -> Dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d['hidden_activation'] = HIDDEN_ACTIVATION
+        if not self.use_adarms:
+            d.pop('adarms_cond_dim')
+        return d
+
+
+@dataclasses.dataclass(frozen=True)
+class VisionConfig:
+    """The SigLIP vision tower (no pooling head)."""
+
+    hidden_size: int
+    num_hidden_layers: int
+    intermediate_size: int
+    num_attention_heads: int
+    patch_size: int = 14
+    image_size: int = 224
+    num_channels: int = 3
+    layer_norm_eps: float = 1e-6
+
+    def __post_init__(self) -> None:
+        if self.hidden_size % self.num_attention_heads:
+            raise ConfigError(f'VisionConfig.hidden_size ({self.hidden_size}) must be a multiple '
+                              f'of num_attention_heads ({self.num_attention_heads})')
+        if self.image_size % self.patch_size:
+            raise ConfigError(f'VisionConfig.image_size ({self.image_size}) must be a multiple '
+                              f'of patch_size ({self.patch_size})')
+
+    @property
+    def tokens_per_image(self) -> int:
+        return (self.image_size // self.patch_size) ** 2
+
+    @classmethod
+    def from_dict(cls, d: Dict[str, Any]) -> 'VisionConfig':
+        act = d.get('hidden_act', HIDDEN_ACTIVATION)
+        if act != HIDDEN_ACTIVATION:
+            raise ConfigError(f'vision.hidden_act must be {HIDDEN_ACTIVATION!r}, got {act!r}')
+        vision = _construct(cls, d, 'vision')
+        tokens = d.get('tokens_per_image', vision.tokens_per_image)
+        if tokens != vision.tokens_per_image:
+            raise ConfigError(f'vision.tokens_per_image must be (image_size/patch_size)^2 = '
+                              f'{vision.tokens_per_image}, got {tokens}')
+        return vision
+
+    def to_dict(self) -> Dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d['hidden_act'] = HIDDEN_ACTIVATION
+        d['tokens_per_image'] = self.tokens_per_image
+        return d
+
+
+@dataclasses.dataclass(frozen=True)
+class PI05Config:
+    """The whole PI0.5 network: SigLIP + projector, Gemma VLM, Gemma action expert, projections."""
+
+    vlm: GemmaConfig
+    action_expert: GemmaConfig
+    vision: VisionConfig
+    vocab_size: int
+    action_dim: int = 32
+    action_horizon: int = 50
+    max_token_len: int = 200
+    num_steps: int = 10
+    image_keys: Tuple[str, ...] = IMAGE_KEYS
+
+    def __post_init__(self) -> None:
+        vlm, expert = self.vlm, self.action_expert
+        for name in ('num_heads', 'num_kv_heads', 'head_dim'):
+            if getattr(vlm, name) != getattr(expert, name):
+                raise ConfigError(f'joint attention needs vlm.{name} == action_expert.{name}, '
+                                  f'got {getattr(vlm, name)} and {getattr(expert, name)}')
+        if vlm.use_adarms:
+            raise ConfigError('vlm.use_adarms must be false (only the action expert uses adaRMS)')
+        if not expert.use_adarms or expert.adarms_cond_dim != expert.width:
+            raise ConfigError('action_expert must use adaRMS with adarms_cond_dim == width '
+                              f'({expert.width}), got use_adarms={expert.use_adarms}, '
+                              f'adarms_cond_dim={expert.adarms_cond_dim}')
+        if expert.width % 2:
+            raise ConfigError(f'action_expert.width must be even (sin-cos time embedding), '
+                              f'got {expert.width}')
+        for name in ('vocab_size', 'action_dim', 'action_horizon', 'max_token_len', 'num_steps'):
+            if int(getattr(self, name)) <= 0:
+                raise ConfigError(f'PI05Config.{name} must be a positive int, '
+                                  f'got {getattr(self, name)!r}')
+        object.__setattr__(self, 'image_keys', tuple(self.image_keys))
+        if not self.image_keys or len(set(self.image_keys)) != len(self.image_keys):
+            raise ConfigError(f'image_keys must be distinct names, got {self.image_keys}')
+
+    @classmethod
+    def pi05(cls, **overrides: Any) -> 'PI05Config':
+        """The released PI0.5: SigLIP So400m/14@224, Gemma 2B VLM, Gemma 300M adaRMS expert."""
+        base = {
+            'vlm': GemmaConfig(width=2048, depth=18, mlp_dim=16384, num_heads=8, num_kv_heads=1,
+                               head_dim=256),
+            'action_expert': GemmaConfig(width=1024, depth=18, mlp_dim=4096, num_heads=8,
+                                         num_kv_heads=1, head_dim=256, use_adarms=True,
+                                         adarms_cond_dim=1024),
+            'vision': VisionConfig(hidden_size=1152, num_hidden_layers=27,
+                                   intermediate_size=4304, num_attention_heads=16),
+            'vocab_size': 257152, 'action_dim': 32, 'action_horizon': 50, 'max_token_len': 200,
+            'num_steps': 10,
+        }
+        base.update(overrides)
+        return cls(**base)
+
+    @classmethod
+    def from_dict(cls, d: Dict[str, Any]) -> 'PI05Config':
+        """Build from the golden `config.json` format; unrelated fields are ignored."""
+        for name in ('vlm', 'action_expert', 'vision', 'vocab_size'):
+            if name not in d:
+                raise ConfigError(f'config is missing the field {name!r}')
+        vision = VisionConfig.from_dict(d['vision'])
+        vlm = GemmaConfig.from_dict(d['vlm'])
+        projector = d.get('projector')
+        if projector is not None and (projector.get('in_dim') != vision.hidden_size
+                                      or projector.get('out_dim') != vlm.width):
+            raise ConfigError(f'projector must map vision.hidden_size ({vision.hidden_size}) to '
+                              f'vlm.width ({vlm.width}), got {projector}')
+        kwargs = {k: d[k] for k in ('action_dim', 'action_horizon', 'max_token_len',
+                                    'num_steps') if k in d}
+        if 'image_keys_order' in d:
+            kwargs['image_keys'] = tuple(d['image_keys_order'])
+        return cls(vlm=vlm, action_expert=GemmaConfig.from_dict(d['action_expert']),
+                   vision=vision, vocab_size=int(d['vocab_size']), **kwargs)
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The golden `config.json` format (architecture fields only)."""
+        return {
+            'model': 'pi05',
+            'vlm': self.vlm.to_dict(),
+            'action_expert': self.action_expert.to_dict(),
+            'vision': self.vision.to_dict(),
+            'projector': {'in_dim': self.vision.hidden_size, 'out_dim': self.vlm.width,
+                          'bias': True},
+            'vocab_size': self.vocab_size,
+            'action_dim': self.action_dim,
+            'action_horizon': self.action_horizon,
+            'max_token_len': self.max_token_len,
+            'num_steps': self.num_steps,
+            'image_keys_order': list(self.image_keys),
+            'rms_norm_eps': self.vlm.rms_norm_eps,
+            'rope_theta': self.vlm.rope_theta,
+        }
+
+
+def _construct(cls: type, d: Dict[str, Any], where: str) -> Any:
+    """cls(**fields of d), naming a missing required field; other keys of d are ignored."""
+    fields = dataclasses.fields(cls)
+    for f in fields:
+        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        if required and f.name not in d:
+            raise ConfigError(f'{where} is missing the field {f.name!r}')
+    names = {f.name for f in fields}
+    return cls(**{k: v for k, v in d.items() if k in names})

@@ -1,0 +1,500 @@
+# Copyright 2026 pi05_ros maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""The trajectory executor node: action chunks (and teleop) in, a smooth robot command out.
+
+Inputs: ``~/action_chunk`` (JointTrajectory per the chunk convention; remap it to the policy
+node's), ``/joint_states``, a teleop JointState topic, an optional intervention/deadman Bool.
+Every ``1 / rate_hz`` the :class:`~pi05_ros.control.mode_switch.ModeSwitch` (TELEOP / POLICY /
+HOLD over a :class:`~pi05_ros.control.executor.TrajectoryExecutor`) produces one command, sent as
+``std_msgs/Float64MultiArray`` (forward_command_controller), ``sensor_msgs/JointState``, or
+``trajectory_msgs/JointTrajectory`` for joint_trajectory_controller (the spliced reference,
+stamped, strictly increasing time_from_start, velocities, ending at rest).
+
+Switching: ``~/engage_policy`` (SetBool), ``~/teleop`` and ``~/hold`` (Trigger). ``~/mode`` and
+``~/command_source`` are latched Strings published on change; every request is also published on
+``~/mode_request`` so a recorded bag replays the same mode timeline.
+
+All callbacks share one MutuallyExclusiveCallbackGroup: the core is not thread-safe and a tick
+takes tens of microseconds, so serialising them costs nothing.
+"""
+
+from typing import Any, Dict, List, Optional
+
+from diagnostic_msgs.msg import DiagnosticArray
+import numpy as np
+from pi05_ros.control.executor import ExecutorConfig, TrajectoryExecutor, TrajectoryPoints
+from pi05_ros.control.limits import JointLimits
+from pi05_ros.control.mode_switch import ModeRequest, ModeSwitch, ModeSwitchConfig
+from pi05_ros.control.teleop import joint_vector
+from pi05_ros.messages.joints import float64_sequence
+from pi05_ros.messages.stamps import ns_to_duration, ns_to_stamp, stamp_to_ns
+from pi05_ros.messages.trajectory import joint_trajectory_to_chunk
+from pi05_ros.nodes.diagnostics import diagnostic_array, ERROR, OK, WARN
+from pi05_ros.nodes.params import declare_parameters, ParamSpec, STRING_ARRAY
+import rclpy
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.node import Node
+from rclpy.qos import (DurabilityPolicy, HistoryPolicy, qos_profile_sensor_data, QoSProfile,
+                       ReliabilityPolicy)
+from sensor_msgs.msg import JointState
+from std_msgs.msg import Bool, Float64MultiArray, String
+from std_srvs.srv import SetBool, Trigger
+from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
+
+NODE_NAME = 'pi05_executor'
+OUTPUT_TYPES = {
+    'float64_multi_array': '/forward_position_controller/commands',
+    'joint_state': '~/joint_commands',
+    'joint_trajectory': '/joint_trajectory_controller/joint_trajectory',
+}
+
+EXECUTOR_PARAMETERS = (
+    ParamSpec('profile', 'droid',
+              'Robot profile (name or YAML path); gives the joint names unless joint_names.'),
+    ParamSpec('joint_names', STRING_ARRAY, "Commanded joints, in order (unset: the profile's)."),
+    ParamSpec('rate_hz', 100.0, 'Controller rate: one command per period [Hz].'),
+    ParamSpec('output.type', 'float64_multi_array',
+              'float64_multi_array (forward_command_controller) | joint_state | '
+              'joint_trajectory (joint_trajectory_controller).'),
+    ParamSpec('output.topic', '',
+              'Command topic (empty: /forward_position_controller/commands, '
+              '~/joint_commands or /joint_trajectory_controller/joint_trajectory).'),
+    ParamSpec('joint_states_topic', '/joint_states', 'Measured joint states.'),
+    ParamSpec('engage_policy_on_start', False,
+              'Engage the policy as soon as the first joint state arrives (demo).'),
+    ParamSpec('limits.source', 'parameters',
+              "'parameters' (limits.*) or 'urdf' (robot_description parameter or topic)."),
+    ParamSpec('limits.lower', [-3.14], 'Lower position limits: one value or one per joint.'),
+    ParamSpec('limits.upper', [3.14], 'Upper position limits: one value or one per joint.'),
+    ParamSpec('limits.max_velocity', [1.0], 'Velocity limits [unit/s]: one or one per joint.'),
+    ParamSpec('limits.max_acceleration', [5.0],
+              'Acceleration limits [unit/s^2]: one or one per joint (also used with URDF).'),
+    ParamSpec('robot_description', '',
+              "URDF text for limits.source 'urdf' (empty: wait for robot_description_topic)."),
+    ParamSpec('robot_description_topic', '/robot_description',
+              'Latched URDF topic (std_msgs/String, transient local).'),
+    ParamSpec('executor.interpolation', 'cubic', 'linear | cubic | quintic between chunk rows.'),
+    ParamSpec('executor.blend_window', 0.2, 'Shortest splice blend between chunks [s].'),
+    ParamSpec('executor.max_blend_window', 1.0, 'Longest splice blend between chunks [s].'),
+    ParamSpec('executor.max_chunk_age', 1.0, 'Refuse chunks whose observation is older [s].'),
+    ParamSpec('executor.state_timeout', 0.25, 'Hold when joint states are older than this [s].'),
+    ParamSpec('executor.chunk_timeout', 1.5, 'Hold when no chunk was accepted for this long [s].'),
+    ParamSpec('executor.max_first_row_deviation', 0.2,
+              'Refuse a chunk whose first executed row is further from the command.'),
+    ParamSpec('executor.row_velocity_factor', 1.0,
+              'Refuse a chunk whose rows step faster than this times the velocity limit.'),
+    ParamSpec('executor.position_limit_margin', 0.02,
+              'Refuse a chunk with rows further than this outside the position limits.'),
+    ParamSpec('teleop.topic', '/teleop/joint_commands',
+              'Teleop targets (sensor_msgs/JointState, positions by name).'),
+    ParamSpec('teleop.timeout', 0.2, 'A teleop stream silent this long ends in HOLD [s].'),
+    ParamSpec('teleop.align_threshold', 0.1,
+              'Enter TELEOP only when the leader is this close on every joint.'),
+    ParamSpec('teleop.tracking_error_limit', 0.5,
+              'A leader jumping further than this from the command goes to HOLD.'),
+    ParamSpec('teleop.handover_velocity_fraction', 0.5,
+              'Share of the velocity limit used to ramp onto the leader.'),
+    ParamSpec('intervention.topic', '',
+              'Intervention/deadman std_msgs/Bool (True: human has priority); empty: none.'),
+    ParamSpec('intervention.timeout', 0.0,
+              'A monitored intervention stream silent this long ends in HOLD [s] (0: off).'),
+    ParamSpec('diagnostics_period', 1.0, 'Period of /diagnostics [s].'),
+)
+
+
+def seconds_to_ns(seconds: float) -> int:
+    return int(round(float(seconds) * 1e9))
+
+
+def per_joint(name: str, values: List[float], num_joints: int) -> np.ndarray:
+    """One value for every joint, or exactly one per joint; ValueError naming the parameter."""
+    array = np.asarray(values, dtype=np.float64).reshape(-1)
+    if array.size == 1:
+        return np.full(num_joints, array[0])
+    if array.size != num_joints:
+        raise ValueError(f'{name}: expected 1 or {num_joints} values (one per joint), '
+                         f'got {array.size}')
+    return array
+
+
+def latched_qos() -> QoSProfile:
+    return QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST,
+                      reliability=ReliabilityPolicy.RELIABLE,
+                      durability=DurabilityPolicy.TRANSIENT_LOCAL)
+
+
+class ExecutorNode(Node):
+    """Chunks + joint states + teleop -> one safe command per control period."""
+
+    def __init__(self, node_name: str = NODE_NAME, **kwargs):
+        super().__init__(node_name, **kwargs)
+        self.params = declare_parameters(self, EXECUTOR_PARAMETERS)
+        self.joint_names = self._joint_names()
+        output_type = self.params['output.type']
+        if output_type not in OUTPUT_TYPES:
+            raise ValueError(f'output.type: expected one of {sorted(OUTPUT_TYPES)}, '
+                             f'got {output_type!r}')
+        self.output_type = output_type
+        self.executor_config = self._executor_config()
+        self.mode_config = self._mode_config()
+        self.limits: Optional[JointLimits] = None
+        self.executor: Optional[TrajectoryExecutor] = None
+        self.switch: Optional[ModeSwitch] = None
+        self.counters = {'ticks': 0, 'chunks_received': 0, 'chunks_accepted': 0,
+                         'chunks_refused': 0, 'joint_states_refused': 0,
+                         'teleop_refused': 0, 'jtc_trajectories': 0}
+        self.last_chunk_result = 'none yet'
+        self._error: Optional[str] = None
+        self._last_mode: Optional[str] = None
+        self._last_source: Optional[str] = None
+        self._last_status: Optional[str] = None
+        self._chunk_accepted_since_tick = False
+        self._last_diagnostics_ns: Optional[int] = None
+        self._period_ns = seconds_to_ns(1.0 / self.params['rate_hz'])
+
+        group = MutuallyExclusiveCallbackGroup()
+        self._create_outputs()
+        self.create_subscription(JointTrajectory, '~/action_chunk', self._on_chunk, 10,
+                                 callback_group=group)
+        self.create_subscription(JointState, self.params['joint_states_topic'],
+                                 self._on_joint_state, qos_profile_sensor_data,
+                                 callback_group=group)
+        self.create_subscription(JointState, self.params['teleop.topic'], self._on_teleop,
+                                 qos_profile_sensor_data, callback_group=group)
+        if self.params['intervention.topic']:
+            self.create_subscription(Bool, self.params['intervention.topic'],
+                                     self._on_intervention, 10, callback_group=group)
+        self.create_service(SetBool, '~/engage_policy', self._on_engage_policy,
+                            callback_group=group)
+        self.create_service(Trigger, '~/teleop', self._on_teleop_request, callback_group=group)
+        self.create_service(Trigger, '~/hold', self._on_hold, callback_group=group)
+        self._setup_limits(group)
+        self.create_timer(1.0 / self.params['rate_hz'], self._on_tick, callback_group=group)
+
+    # --- configuration ------------------------------------------------------------------------
+
+    def _joint_names(self) -> List[str]:
+        if self.params['joint_names']:
+            return list(self.params['joint_names'])
+        from pi05_ros.policy.profiles import load_profile
+        return list(load_profile(self.params['profile']).joint_names)
+
+    def _executor_config(self) -> ExecutorConfig:
+        p = self.params
+        return ExecutorConfig(
+            interpolation=p['executor.interpolation'],
+            blend_window_s=p['executor.blend_window'],
+            max_blend_window_s=p['executor.max_blend_window'],
+            max_chunk_age_s=p['executor.max_chunk_age'],
+            state_timeout_s=p['executor.state_timeout'] or None,
+            chunk_timeout_s=p['executor.chunk_timeout'] or None,
+            max_first_row_deviation=p['executor.max_first_row_deviation'],
+            row_velocity_factor=p['executor.row_velocity_factor'],
+            position_limit_margin=p['executor.position_limit_margin'])
+
+    def _mode_config(self) -> ModeSwitchConfig:
+        p = self.params
+        return ModeSwitchConfig(
+            teleop_timeout_ns=seconds_to_ns(p['teleop.timeout']),
+            intervention_timeout_ns=seconds_to_ns(p['intervention.timeout']),
+            align_threshold=p['teleop.align_threshold'],
+            tracking_error_limit=p['teleop.tracking_error_limit'],
+            handover_velocity_fraction=p['teleop.handover_velocity_fraction'])
+
+    def _limits_from_parameters(self) -> JointLimits:
+        num = len(self.joint_names)
+        p = self.params
+        return JointLimits(
+            tuple(self.joint_names), per_joint('limits.lower', p['limits.lower'], num),
+            per_joint('limits.upper', p['limits.upper'], num),
+            per_joint('limits.max_velocity', p['limits.max_velocity'], num),
+            per_joint('limits.max_acceleration', p['limits.max_acceleration'], num))
+
+    def _limits_from_urdf(self, urdf: str) -> JointLimits:
+        acceleration = per_joint('limits.max_acceleration', self.params['limits.max_acceleration'],
+                                 len(self.joint_names))
+        return JointLimits.from_urdf(urdf, self.joint_names,
+                                     default_max_acceleration=acceleration)
+
+    def _setup_limits(self, group) -> None:
+        source = self.params['limits.source']
+        if source == 'parameters':
+            self._set_limits(self._limits_from_parameters())
+        elif source == 'urdf':
+            if self.params['robot_description']:
+                self._set_limits(self._limits_from_urdf(self.params['robot_description']))
+            else:
+                self.create_subscription(String, self.params['robot_description_topic'],
+                                         self._on_robot_description, latched_qos(),
+                                         callback_group=group)
+        else:
+            raise ValueError(f"limits.source: expected 'parameters' or 'urdf', got {source!r}")
+
+    def _set_limits(self, limits: JointLimits) -> None:
+        self.limits = limits
+        self.executor = TrajectoryExecutor(limits, self.executor_config)
+        self.switch = None
+        self._error = None
+
+    def _create_outputs(self) -> None:
+        topic = self.params['output.topic'] or OUTPUT_TYPES[self.output_type]
+        message = {'float64_multi_array': Float64MultiArray, 'joint_state': JointState,
+                   'joint_trajectory': JointTrajectory}[self.output_type]
+        self.command_pub = self.create_publisher(message, topic, 10)
+        self.mode_pub = self.create_publisher(String, '~/mode', latched_qos())
+        self.source_pub = self.create_publisher(String, '~/command_source', latched_qos())
+        self.request_pub = self.create_publisher(String, '~/mode_request', 10)
+        self.diagnostics_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
+
+    # --- inputs -------------------------------------------------------------------------------
+
+    def _now_ns(self) -> int:
+        return self.get_clock().now().nanoseconds
+
+    def _stamp_or_now(self, msg) -> int:
+        stamp_ns = stamp_to_ns(msg.header.stamp)
+        return stamp_ns if stamp_ns > 0 else self._now_ns()
+
+    def _on_robot_description(self, msg) -> None:
+        try:
+            self._set_limits(self._limits_from_urdf(msg.data))
+            self.get_logger().info('limits read from robot_description')
+        except ValueError as error:
+            self._error = f'robot_description refused: {error}'
+            self.get_logger().error(self._error)
+
+    def _on_joint_state(self, msg) -> None:
+        if self.limits is None:
+            return
+        try:
+            stamp_ns = self._stamp_or_now(msg)
+            if self.switch is None:
+                self._start_switch(msg, stamp_ns)
+            self.switch.joint_state(list(msg.name), list(msg.position), stamp_ns)
+        except ValueError as error:
+            self.counters['joint_states_refused'] += 1
+            self.get_logger().warning(f'joint state refused: {error}', throttle_duration_sec=2.0)
+
+    def _start_switch(self, msg, stamp_ns: int) -> None:
+        initial = joint_vector(list(msg.name), list(msg.position), self.joint_names,
+                               'joint_state')
+        if not np.isfinite(initial).all():
+            raise ValueError('joint_state.position: expected finite values to start from')
+        initial = self.limits.clamp_positions(initial)
+        self.switch = ModeSwitch(self.limits, self.executor, initial, self.mode_config)
+        self.executor.reset(initial, stamp_ns)
+        self.get_logger().info('first joint state: holding the measured positions')
+        if self.params['engage_policy_on_start']:
+            self._request('engage_policy', self._now_ns())
+
+    def _on_chunk(self, msg) -> None:
+        self.counters['chunks_received'] += 1
+        now_ns = self._now_ns()
+        try:
+            chunk = joint_trajectory_to_chunk(msg, self.joint_names)
+        except ValueError as error:
+            self._chunk_result(False, f'malformed chunk: {error}')
+            return
+        if self.switch is None:
+            self._chunk_result(False, 'no joint state received yet')
+            return
+        result = self.switch.submit_chunk(chunk, now_ns)
+        self._chunk_result(result.success, result.message)
+
+    def _chunk_result(self, accepted: bool, message: str) -> None:
+        self.last_chunk_result = 'accepted' if accepted else message
+        if accepted:
+            self.counters['chunks_accepted'] += 1
+            self._chunk_accepted_since_tick = True
+        else:
+            self.counters['chunks_refused'] += 1
+            self.get_logger().warning(f'chunk refused: {message}', throttle_duration_sec=2.0)
+
+    def _on_teleop(self, msg) -> None:
+        if self.switch is None:
+            return
+        try:
+            self.switch.teleop_sample(list(msg.name), list(msg.position),
+                                      self._stamp_or_now(msg))
+        except ValueError as error:
+            self.counters['teleop_refused'] += 1
+            self.get_logger().warning(f'teleop sample refused: {error}',
+                                      throttle_duration_sec=2.0)
+
+    def _on_intervention(self, msg) -> None:
+        if self.switch is not None:
+            self.switch.intervention(bool(msg.data), self._now_ns())
+
+    # --- services -----------------------------------------------------------------------------
+
+    def _request(self, request: str, now_ns: int):
+        """Apply an operator request and publish it on ~/mode_request (for replay)."""
+        if self.switch is None:
+            return False, 'no joint state received yet: nothing to command'
+        if request in ('engage_policy', 'disengage_policy'):
+            result = self.switch.engage_policy(request == 'engage_policy', now_ns)
+        elif request == 'teleop':
+            result = self.switch.request_teleop(now_ns)
+        else:
+            result = self.switch.request_hold(now_ns)
+        self.request_pub.publish(String(data=ModeRequest(now_ns, request).to_text()))
+        self.get_logger().info(f'{request}: {result.message}')
+        self._publish_mode()
+        return result.success, result.message
+
+    def _respond(self, response, outcome):
+        response.success, response.message = bool(outcome[0]), str(outcome[1])
+        return response
+
+    def _on_engage_policy(self, request, response):
+        name = 'engage_policy' if request.data else 'disengage_policy'
+        return self._respond(response, self._request(name, self._now_ns()))
+
+    def _on_teleop_request(self, request, response):
+        return self._respond(response, self._request('teleop', self._now_ns()))
+
+    def _on_hold(self, request, response):
+        return self._respond(response, self._request('hold', self._now_ns()))
+
+    # --- output -------------------------------------------------------------------------------
+
+    def _on_tick(self) -> None:
+        now_ns = self._now_ns()
+        try:
+            if self.switch is not None:
+                self.tick(now_ns)
+        except Exception as error:  # noqa: B902 -- never raise out of a callback
+            self._error = f'tick failed: {type(error).__name__}: {error}'
+            self.get_logger().error(self._error, throttle_duration_sec=2.0)
+        period = seconds_to_ns(self.params['diagnostics_period'])
+        if self._last_diagnostics_ns is None or now_ns - self._last_diagnostics_ns >= period:
+            self._last_diagnostics_ns = now_ns
+            self.publish_diagnostics()
+
+    def tick(self, now_ns: int):
+        """One control period: compute the command and publish it; returns the ModeTick."""
+        tick = self.switch.tick(now_ns)
+        self.counters['ticks'] += 1
+        if self.output_type == 'float64_multi_array':
+            self.command_pub.publish(Float64MultiArray(data=float64_sequence(tick.positions)))
+        elif self.output_type == 'joint_state':
+            msg = JointState(name=list(self.joint_names),
+                             position=float64_sequence(tick.positions),
+                             velocity=float64_sequence(tick.velocities))
+            msg.header.stamp = self.get_clock().now().to_msg()
+            self.command_pub.publish(msg)
+        else:
+            self._publish_jtc(tick, now_ns)
+        self._chunk_accepted_since_tick = False
+        self._publish_mode()
+        return tick
+
+    def _publish_jtc(self, tick, now_ns: int) -> None:
+        """Send JTC a new trajectory when what it should follow changed.
+
+        POLICY: the executor's spliced reference after each accepted chunk and when the executor
+        switches between tracking and holding. TELEOP: the command one period ahead, every
+        period. HOLD: the held command, once on entering.
+        """
+        status = None if self.executor.last_command is None else self.executor.last_command.status
+        changed = tick.source != self._last_source or status != self._last_status
+        self._last_status = status
+        points = None
+        if tick.source == 'policy' and (self._chunk_accepted_since_tick or changed):
+            points = self.executor.splice_trajectory(now_ns)
+        elif tick.source == 'teleop' or (tick.source == 'hold' and changed):
+            points = TrajectoryPoints(now_ns, tuple(self.joint_names),
+                                      np.array([self._period_ns], np.int64),
+                                      tick.positions[None, :],  # (1, J), ends at rest
+                                      np.zeros((1, len(self.joint_names))))
+        if points is not None and len(points.time_from_start_ns):
+            self.command_pub.publish(self._trajectory_msg(points))
+            self.counters['jtc_trajectories'] += 1
+
+    def _trajectory_msg(self, points: TrajectoryPoints):
+        msg = JointTrajectory(joint_names=list(points.joint_names))
+        sec, nanosec = ns_to_stamp(points.stamp_ns)
+        msg.header.stamp.sec, msg.header.stamp.nanosec = sec, nanosec
+        for k, t_ns in enumerate(points.time_from_start_ns):
+            point = JointTrajectoryPoint(positions=float64_sequence(points.positions[k]),
+                                         velocities=float64_sequence(points.velocities[k]))
+            point.time_from_start.sec, point.time_from_start.nanosec = ns_to_duration(int(t_ns))
+            msg.points.append(point)
+        return msg
+
+    def _publish_mode(self) -> None:
+        if self.switch is None:
+            return
+        mode, source = self.switch.mode.value, self.switch.source
+        if mode != self._last_mode:
+            self._last_mode = mode
+            self.mode_pub.publish(String(data=mode))
+        if source != self._last_source:
+            self._last_source = source
+            self.source_pub.publish(String(data=source))
+
+    # --- diagnostics --------------------------------------------------------------------------
+
+    def diagnostics_values(self) -> Dict[str, Any]:
+        values: Dict[str, Any] = {
+            'output_type': self.output_type, 'command_topic': self.command_pub.topic_name,
+            'joints': ' '.join(self.joint_names),
+            'limits': 'ready' if self.limits is not None else 'waiting for robot_description',
+            'last_chunk_result': self.last_chunk_result, 'error': self._error or 'none',
+        }
+        values.update(self.counters)
+        if self.executor is not None:
+            last = self.executor.last_command
+            values['executor_status'] = 'none' if last is None else last.status
+            values['executor_reason'] = 'none' if last is None else last.reason
+            values.update({f'refused.{k}': v for k, v in self.executor.refusals.items()})
+        if self.switch is not None:
+            values.update(self.switch.diagnostics())
+        return values
+
+    def publish_diagnostics(self) -> None:
+        """Publish one DiagnosticArray: mode, source, executor state, counters."""
+        if self._error:
+            level, message = ERROR, self._error
+        elif self.switch is None:
+            level, message = WARN, ('waiting for robot_description' if self.limits is None
+                                    else 'waiting for the first joint state')
+        else:
+            level, message = OK, f'{self.switch.mode.value}: {self.switch.reason}'
+        self.diagnostics_pub.publish(diagnostic_array(
+            self.get_clock().now().to_msg(), f'{self.get_name()}: executor',
+            self.get_fully_qualified_name(), level, message, self.diagnostics_values()))
+
+
+def main(args=None) -> None:
+    rclpy.init(args=args)
+    node = None
+    executor = MultiThreadedExecutor(num_threads=2)
+    try:
+        node = ExecutorNode()
+        executor.add_node(node)
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        executor.shutdown()
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
+
+
+if __name__ == '__main__':
+    main()

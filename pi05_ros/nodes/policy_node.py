@@ -1,0 +1,484 @@
+# Copyright 2026 pi05_ros maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""The PI0.5 policy node (managed / lifecycle): cameras + joint states + prompt -> action chunks.
+
+configure
+    loads the robot profile and the checkpoint, warms the model up, creates the observation cache
+    and the subscriptions (they start filling the cache right away).
+activate / deactivate
+    start / stop inference and publishing of ``~/action_chunk``.
+cleanup / shutdown
+    drop the subscriptions, the timer and the model.
+
+Subscriptions only store messages into the :class:`~pi05_ros.observation_cache.ObservationCache`
+(a ReentrantCallbackGroup); inference runs on its own MutuallyExclusiveCallbackGroup timer, at
+most one at a time. A cycle that cannot build an observation (silent camera, stale joint states,
+malformed image, empty prompt) publishes no chunk and says why on ``/diagnostics``; nothing a
+message contains can raise out of a callback. Diagnostics are published on every inference
+cycle and once per ``diagnostics_period`` in every lifecycle state, so a failed configure is
+visible too.
+"""
+
+import threading
+import time
+from typing import Any, Dict, List, Optional
+
+from builtin_interfaces.msg import Duration, Time
+from diagnostic_msgs.msg import DiagnosticArray
+from pi05_ros.messages.stamps import stamp_to_ns
+from pi05_ros.messages.trajectory import chunk_to_joint_trajectory, JointTrajectoryTypes
+from pi05_ros.nodes.diagnostics import diagnostic_array, ERROR, OK, WARN
+from pi05_ros.nodes.params import declare_parameters, ParamSpec, read_parameter, STRING_ARRAY
+import rclpy
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.lifecycle import LifecycleNode, TransitionCallbackReturn
+from rclpy.qos import (DurabilityPolicy, HistoryPolicy, qos_profile_sensor_data, QoSProfile,
+                       ReliabilityPolicy)
+from sensor_msgs.msg import CompressedImage, Image, JointState
+from std_msgs.msg import Header, String
+from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
+
+NODE_NAME = 'pi05_policy'
+TRANSPORTS = {'raw': Image, 'compressed': CompressedImage}
+
+POLICY_PARAMETERS = (
+    ParamSpec('profile', 'droid',
+              'Robot profile: a name in config/profiles/ or a path to a profile YAML.'),
+    ParamSpec('checkpoint_dir', '', 'PI0.5 checkpoint directory (required to configure).'),
+    ParamSpec('tokenizer_path', '',
+              'PaliGemma SentencePiece model (empty: the one next to the checkpoint).'),
+    ParamSpec('device', 'cpu', "Torch device: 'cpu', 'cuda', 'cuda:1', ..."),
+    ParamSpec('dtype', 'float32', "Model dtype: 'float32' or 'bfloat16'."),
+    ParamSpec('default_prompt', '',
+              "Prompt used until a message arrives on ~/prompt (empty: the profile's)."),
+    ParamSpec('inference_rate_hz', 5.0, 'Inference cycles per second (at most one at a time).'),
+    ParamSpec('warmup_iterations', 1, 'Inferences on a synthetic observation at configure.'),
+    ParamSpec('autostart', False, 'Configure and activate at startup (no lifecycle manager).'),
+    ParamSpec('joint_states_topic', '',
+              "JointState topic, joints taken by name (empty: the profile's)."),
+    ParamSpec('joint_names', STRING_ARRAY,
+              "Joint order of state and actions (unset: the profile's joint names)."),
+    ParamSpec('observation.max_image_age', 0.5,
+              'A camera whose newest frame is older than this is silent [s].'),
+    ParamSpec('observation.max_joint_state_age', 0.25,
+              'Joint states older than this are stale [s].'),
+    ParamSpec('observation.max_camera_skew', 0.1,
+              'Largest spread of camera stamps in one observation [s] (0: unchecked).'),
+    ParamSpec('publish_velocities', True,
+              'Fill points[k].velocities of ~/action_chunk when the policy provides them.'),
+    ParamSpec('frame_id', '', 'header.frame_id of ~/action_chunk.'),
+    ParamSpec('diagnostics_period', 1.0, 'Diagnostics period while not inferring [s].'),
+)
+
+
+def camera_parameters(name: str, topic: str) -> tuple:
+    """The per-camera parameters ``cameras.<name>.*``, declared at configure from the profile."""
+    return (
+        ParamSpec(f'cameras.{name}.topic', topic,
+                  f"Image topic of camera {name!r} (default: the profile's)."),
+        ParamSpec(f'cameras.{name}.transport', 'raw',
+                  "'raw' (sensor_msgs/Image) or 'compressed' (sensor_msgs/CompressedImage)."),
+        ParamSpec(f'cameras.{name}.optional', False,
+                  'If true, a silent camera leaves a masked black image instead of blocking.'),
+    )
+
+
+def seconds_to_ns(seconds: float, name: str) -> int:
+    """Positive seconds -> integer nanoseconds; ValueError naming the parameter otherwise."""
+    if not seconds > 0.0:
+        raise ValueError(f'{name}: expected a positive number of seconds, got {seconds}')
+    return int(round(seconds * 1e9))
+
+
+def _now_ms() -> float:
+    return time.perf_counter() * 1e3
+
+
+class CycleStats:
+    """Counters and the last cycle's numbers, for diagnostics."""
+
+    def __init__(self):
+        self.cycles = 0
+        self.chunks_published = 0
+        self.cycles_without_chunk = 0
+        self.skipped_cycles = 0
+        self.last_cycle_start_ns: Optional[int] = None
+        self.no_chunk_reasons: List[str] = []
+        self.timing_ms: Dict[str, float] = {}
+        self.ages_ms: Dict[str, str] = {}
+        self.chunk_age_ms: Optional[float] = None
+
+
+class PolicyNode(LifecycleNode):
+    """Lifecycle node running a PI0.5 policy on live camera and joint-state streams."""
+
+    def __init__(self, node_name: str = NODE_NAME, **kwargs):
+        super().__init__(node_name, **kwargs)
+        self.params = declare_parameters(self, POLICY_PARAMETERS)
+        self.camera_names: List[str] = []
+        self._sensor_group = ReentrantCallbackGroup()
+        self._inference_group = MutuallyExclusiveCallbackGroup()
+        self._diagnostics_group = MutuallyExclusiveCallbackGroup()
+        self._busy = threading.Lock()
+        self._active = False
+        self._policy = None
+        self._cache = None
+        self._subscriptions: list = []
+        self._chunk_pub = None
+        self._timer = None
+        self._status = 'unconfigured'
+        self._error: Optional[str] = None
+        self.stats = CycleStats()
+        self._trajectory_types = JointTrajectoryTypes(
+            joint_trajectory=JointTrajectory, joint_trajectory_point=JointTrajectoryPoint,
+            header=Header, time=Time, duration=Duration)
+        self._diagnostics_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
+        self.create_timer(self.params['diagnostics_period'], self._on_diagnostics_timer,
+                          callback_group=self._diagnostics_group)
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    def on_configure(self, state) -> TransitionCallbackReturn:
+        self._error = None
+        try:
+            self._policy = self._load_policy()
+            self._cache = self._make_cache()
+            self._create_interfaces()
+        except Exception as error:  # noqa: B902 -- any failure is reported, never a crash
+            self._fail(f'configure failed: {type(error).__name__}: {error}')
+            self._destroy_interfaces()
+            self._policy = self._cache = None
+            return TransitionCallbackReturn.FAILURE
+        self._status = 'inactive'
+        identity = self._identity()
+        self.get_logger().info(f'configured: {identity.get("checkpoint")} '
+                               f'({identity.get("config")}) on {identity.get("device")}')
+        self.publish_diagnostics()
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_activate(self, state) -> TransitionCallbackReturn:
+        result = super().on_activate(state)
+        self._active = True
+        self._status = 'active'
+        self.stats.last_cycle_start_ns = None
+        self.get_logger().info('active: publishing action chunks')
+        return result
+
+    def on_deactivate(self, state) -> TransitionCallbackReturn:
+        self._active = False
+        self._status = 'inactive'
+        self.get_logger().info('inactive: no more action chunks')
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state) -> TransitionCallbackReturn:
+        self._active = False
+        self._destroy_interfaces()
+        self._policy = self._cache = None
+        self._status = 'unconfigured'
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_shutdown(self, state) -> TransitionCallbackReturn:
+        self._active = False
+        self._destroy_interfaces()
+        self._policy = self._cache = None
+        self._status = 'finalized'
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_error(self, state) -> TransitionCallbackReturn:
+        self._active = False
+        self._destroy_interfaces()
+        self._policy = self._cache = None
+        self._fail('lifecycle error: cleaned up, back to unconfigured')
+        return TransitionCallbackReturn.SUCCESS
+
+    @property
+    def lifecycle_status(self) -> str:
+        """'unconfigured', 'inactive', 'active' or 'finalized', as this node sees itself."""
+        return self._status
+
+    # --- configure helpers --------------------------------------------------------------------
+
+    def _load_policy(self):
+        from pi05_ros.policy.profiles import load_profile
+        from pi05_ros.policy.runtime import Policy
+        if not self.params['checkpoint_dir']:
+            raise ValueError('checkpoint_dir: expected a checkpoint directory, got an empty '
+                             'string')
+        profile = load_profile(self.params['profile'], joint_names=self.params['joint_names'])
+        self._declare_camera_parameters(profile)
+        optional = any(self.params[f'cameras.{c}.optional'] for c in self.camera_names)
+        policy = Policy.from_checkpoint(
+            self.params['checkpoint_dir'], profile,
+            tokenizer_path=self.params['tokenizer_path'] or None,
+            device=self.params['device'], dtype=self.params['dtype'], warmup=False,
+            allow_missing_cameras=optional)
+        if self.params['warmup_iterations'] > 0:
+            warmup_ms = policy.warmup(runs=self.params['warmup_iterations'])
+            self.get_logger().info(f'warm-up inference: {warmup_ms:.1f} ms')
+        return policy
+
+    def _declare_camera_parameters(self, profile) -> None:
+        """``cameras.<name>.*`` for each camera of the profile (once; kept across cleanup)."""
+        self.camera_names = [camera.name for camera in profile.cameras]
+        for camera in profile.cameras:
+            for spec in camera_parameters(camera.name, camera.topic):
+                if not self.has_parameter(spec.name):
+                    declare_parameters(self, [spec])
+                self.params[spec.name] = read_parameter(self, spec.name)
+
+    def _joint_names(self) -> List[str]:
+        return list(self._policy.profile.joint_names)
+
+    def _make_cache(self):
+        from pi05_ros.observation_cache import JOINT_STATES, ObservationCache
+        image_age = seconds_to_ns(self.params['observation.max_image_age'],
+                                  'observation.max_image_age')
+        max_age = {name: image_age for name in self.camera_names}
+        max_age[JOINT_STATES] = seconds_to_ns(self.params['observation.max_joint_state_age'],
+                                              'observation.max_joint_state_age')
+        skew = self.params['observation.max_camera_skew']
+        return ObservationCache(
+            self.camera_names, self._joint_names(), max_age,
+            max_skew_ns=seconds_to_ns(skew, 'observation.max_camera_skew') if skew else None,
+            default_prompt=(self.params['default_prompt']
+                            or self._policy.profile.default_prompt or ''),
+            optional_cameras=[c for c in self.camera_names
+                              if self.params[f'cameras.{c}.optional']])
+
+    def _create_interfaces(self) -> None:
+        for name in self.camera_names:
+            transport = self.params[f'cameras.{name}.transport']
+            if transport not in TRANSPORTS:
+                raise ValueError(f'cameras.{name}.transport: expected one of '
+                                 f'{sorted(TRANSPORTS)}, got {transport!r}')
+            self._subscriptions.append(self.create_subscription(
+                TRANSPORTS[transport], self.params[f'cameras.{name}.topic'],
+                self._image_callback(name), qos_profile_sensor_data,
+                callback_group=self._sensor_group))
+        self._subscriptions.append(self.create_subscription(
+            JointState,
+            self.params['joint_states_topic'] or self._policy.profile.joint_states_topic,
+            self._on_joint_state,
+            qos_profile_sensor_data, callback_group=self._sensor_group))
+        latched = QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST,
+                             reliability=ReliabilityPolicy.RELIABLE,
+                             durability=DurabilityPolicy.TRANSIENT_LOCAL)
+        self._subscriptions.append(self.create_subscription(
+            String, '~/prompt', self._on_prompt, latched, callback_group=self._sensor_group))
+        self._chunk_pub = self.create_lifecycle_publisher(JointTrajectory, '~/action_chunk', 10)
+        rate = self.params['inference_rate_hz']
+        if not rate > 0.0:
+            raise ValueError(f'inference_rate_hz: expected a positive rate, got {rate}')
+        self._timer = self.create_timer(1.0 / rate, self._on_inference_timer,
+                                        callback_group=self._inference_group)
+
+    def _destroy_interfaces(self) -> None:
+        for sub in self._subscriptions:
+            self.destroy_subscription(sub)
+        self._subscriptions = []
+        if self._timer is not None:
+            self.destroy_timer(self._timer)
+            self._timer = None
+        if self._chunk_pub is not None:
+            self.destroy_lifecycle_publisher(self._chunk_pub)
+            self._chunk_pub = None
+
+    # --- subscriptions: store only ------------------------------------------------------------
+
+    def _receipt_stamp_ns(self, msg) -> int:
+        """header.stamp in ns, or the receipt time when the stamp is zero."""
+        stamp_ns = stamp_to_ns(msg.header.stamp)
+        return stamp_ns if stamp_ns > 0 else self._now_ns()
+
+    def _image_callback(self, camera: str):
+        def on_image(msg) -> None:
+            cache = self._cache
+            if cache is None:
+                return
+            try:
+                cache.put_image(camera, msg, self._receipt_stamp_ns(msg))
+            except Exception as error:  # noqa: B902 -- never raise out of a callback
+                self.get_logger().warning(f'camera {camera!r}: message refused: {error}',
+                                          throttle_duration_sec=2.0)
+        return on_image
+
+    def _on_joint_state(self, msg) -> None:
+        cache = self._cache
+        if cache is None:
+            return
+        try:
+            cache.put_joint_state(msg, self._receipt_stamp_ns(msg))
+        except Exception as error:  # noqa: B902 -- never raise out of a callback
+            self.get_logger().warning(f'joint states: message refused: {error}',
+                                      throttle_duration_sec=2.0)
+
+    def _on_prompt(self, msg) -> None:
+        cache = self._cache
+        if cache is None:
+            return
+        try:
+            cache.put_prompt(msg.data, self._now_ns())
+            self.get_logger().info(f'prompt: {msg.data!r}')
+        except Exception as error:  # noqa: B902 -- never raise out of a callback
+            self.get_logger().warning(f'prompt refused: {error}', throttle_duration_sec=2.0)
+
+    # --- inference ----------------------------------------------------------------------------
+
+    def _now_ns(self) -> int:
+        return self.get_clock().now().nanoseconds
+
+    def _count_missed_periods(self, now_ns: int) -> None:
+        """Periods that passed without a cycle starting (inference slower than the rate)."""
+        period_ns = 1e9 / self.params['inference_rate_hz']
+        last = self.stats.last_cycle_start_ns
+        if last is not None and now_ns - last > 1.5 * period_ns:
+            self.stats.skipped_cycles += int(round((now_ns - last) / period_ns)) - 1
+        self.stats.last_cycle_start_ns = now_ns
+
+    def _on_inference_timer(self) -> None:
+        if not self._active:
+            return
+        if not self._busy.acquire(blocking=False):
+            self.stats.skipped_cycles += 1  # an inference is still running: skip this period
+            return
+        try:
+            now_ns = self._now_ns()
+            self._count_missed_periods(now_ns)
+            self.run_cycle(now_ns)
+        except Exception as error:  # noqa: B902 -- never raise out of a callback
+            self._no_chunk([f'inference failed: {type(error).__name__}: {error}'])
+            self.get_logger().error(f'inference failed: {error}', throttle_duration_sec=2.0)
+        finally:
+            self._busy.release()
+        self.publish_diagnostics()
+
+    def run_cycle(self, now_ns: int) -> bool:
+        """One inference cycle at ``now_ns``: True when a chunk was published."""
+        from pi05_ros.observation_cache import ObservationNotReady
+        self.stats.cycles += 1
+        cache, policy = self._cache, self._policy
+        timing: Dict[str, float] = {}
+        start = _now_ms()
+        try:
+            observation = cache.assemble(now_ns)
+        except ObservationNotReady as not_ready:
+            self.stats.ages_ms = self._ages_ms(now_ns)
+            self._no_chunk(not_ready.reasons)
+            return False
+        timing['node_assemble_ms'] = _now_ms() - start
+        mark = _now_ms()
+        chunk = policy.infer(observation)
+        timing['policy_infer_ms'] = _now_ms() - mark
+        mark = _now_ms()
+        msg = chunk_to_joint_trajectory(chunk, self._trajectory_types,
+                                        frame_id=self.params['frame_id'],
+                                        include_velocities=self.params['publish_velocities'])
+        timing['node_to_msg_ms'] = _now_ms() - mark
+        mark = _now_ms()
+        self._chunk_pub.publish(msg)
+        timing['node_publish_ms'] = _now_ms() - mark
+        timing['cycle_ms'] = _now_ms() - start
+        timing.update({f'policy.{k}': float(v) for k, v in dict(chunk.timing_ms).items()})
+        self.stats.timing_ms = timing
+        self.stats.ages_ms = self._ages_ms(now_ns)
+        self.stats.chunk_age_ms = (now_ns - chunk.stamp_ns) / 1e6
+        self.stats.chunks_published += 1
+        self.stats.no_chunk_reasons = []
+        return True
+
+    def _ages_ms(self, now_ns: int) -> Dict[str, str]:
+        return {k: ('never' if v is None else f'{v / 1e6:.1f}')
+                for k, v in self._cache.ages_ns(now_ns).items()}
+
+    def _no_chunk(self, reasons: List[str]) -> None:
+        self.stats.cycles_without_chunk += 1
+        self.stats.no_chunk_reasons = list(reasons)
+        self.get_logger().warning('no chunk: ' + '; '.join(reasons), throttle_duration_sec=2.0)
+
+    def _fail(self, message: str) -> None:
+        self._error = message
+        self._status = 'unconfigured'
+        self.get_logger().error(message)
+        self.publish_diagnostics()
+
+    # --- diagnostics --------------------------------------------------------------------------
+
+    def _identity(self) -> Dict[str, str]:
+        return {} if self._policy is None else dict(self._policy.model_identity)
+
+    def _on_diagnostics_timer(self) -> None:
+        try:
+            if not self._active:
+                self.publish_diagnostics()
+        except Exception as error:  # noqa: B902 -- never raise out of a callback
+            self.get_logger().error(f'diagnostics failed: {error}', throttle_duration_sec=5.0)
+
+    def diagnostics_values(self) -> Dict[str, Any]:
+        stats = self.stats
+        values: Dict[str, Any] = {
+            'lifecycle_state': self._status,
+            'checkpoint_dir': self.params['checkpoint_dir'],
+            'profile': self.params['profile'],
+            'device': self.params['device'], 'dtype': self.params['dtype'],
+            'cycles': stats.cycles, 'chunks_published': stats.chunks_published,
+            'cycles_without_chunk': stats.cycles_without_chunk,
+            'skipped_cycles': stats.skipped_cycles,
+            'no_chunk_reason': '; '.join(stats.no_chunk_reasons) or 'none',
+            'error': self._error or 'none',
+        }
+        values.update({f'model.{k}': v for k, v in self._identity().items()})
+        if stats.chunk_age_ms is not None:
+            values['chunk_age_at_publish_ms'] = stats.chunk_age_ms
+        values.update({f'age_ms.{k}': v for k, v in stats.ages_ms.items()})
+        values.update({f'latency_ms.{k}': v for k, v in stats.timing_ms.items()})
+        return values
+
+    def publish_diagnostics(self) -> None:
+        """Publish one DiagnosticArray with the node's state, latencies and reasons."""
+        if self._error:
+            level, message = ERROR, self._error
+        elif self.stats.no_chunk_reasons:
+            level, message = WARN, 'no chunk: ' + '; '.join(self.stats.no_chunk_reasons)
+        else:
+            level, message = OK, self._status
+        self._diagnostics_pub.publish(diagnostic_array(
+            self.get_clock().now().to_msg(), f'{self.get_name()}: policy',
+            self.get_fully_qualified_name(), level, message, self.diagnostics_values()))
+
+
+def main(args=None) -> None:
+    rclpy.init(args=args)
+    node = None
+    executor = MultiThreadedExecutor(num_threads=4)
+    try:
+        node = PolicyNode()
+        executor.add_node(node)
+        if read_parameter(node, 'autostart'):
+            node.trigger_configure()
+            if node.lifecycle_status == 'inactive':
+                node.trigger_activate()
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        executor.shutdown()
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,129 @@
+# Copyright 2026 pi05_ros maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""The host-side transforms around the network (numpy only), shared by the live node and replay.
+
+``preprocess``: Observation -> ModelInputs (openpi's order: robot inputs -> normalize state ->
+resize images -> tokenize prompt with the discretized normalized state).
+``postprocess``: model actions (H, action_dim) -> absolute joint targets (chunk_rows, J)
+(unnormalize -> delta/velocity -> sign flips and unit conversions, see profiles.py).
+"""
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Dict, Optional, Sequence
+
+import numpy as np
+from pi05_ros.observation import Observation
+from pi05_ros.policy.images import check_image, IMAGE_SLOTS, ImageError, prepare_images
+from pi05_ros.policy.normalize import Normalizer
+from pi05_ros.policy.profiles import actions_to_robot, RobotProfile, state_to_model
+from pi05_ros.policy.tokenizer import PromptTokenizer
+
+
+@dataclass(frozen=True)
+class ModelInputs:
+    """One observation, ready for the network (no batch axis)."""
+
+    images: Dict[str, np.ndarray]  # slot -> (224, 224, 3) float32 in [-1, 1]
+    image_masks: Dict[str, bool]  # slot -> camera present
+    tokens: np.ndarray  # (max_token_len,) int64
+    token_mask: np.ndarray  # (max_token_len,) bool
+    state: np.ndarray  # (S,) robot state, validated, float64
+    model_state: np.ndarray  # (len(state_dims),) model-space state before normalization
+    normalized_state: np.ndarray  # what the prompt discretizes
+
+
+class PolicyTransforms:
+    """Robot profile + normalization + tokenizer: the pure parts of a policy.
+
+    Args:
+        profile: the robot profile.
+        normalizer: state/action normalization from the checkpoint's stats.
+        tokenizer: the prompt tokenizer (its ``max_len`` is the model's token budget).
+        image_slots: the model's image slots in prefix order.
+        allow_missing_cameras: a profile camera absent from an observation becomes a black image
+            with mask False instead of an error.
+        image_threads: threads resizing camera frames in parallel (0: resize inline).
+    """
+
+    def __init__(self, profile: RobotProfile, normalizer: Normalizer, tokenizer: PromptTokenizer,
+                 image_slots: Sequence[str] = IMAGE_SLOTS, allow_missing_cameras: bool = False,
+                 image_threads: int = 3):
+        if tokenizer.prompt_format != profile.prompt_format:
+            raise ValueError("tokenizer.prompt_format: expected the profile's "
+                             f'{profile.prompt_format!r}, got {tokenizer.prompt_format!r}')
+        unknown = [c.slot for c in profile.cameras if c.slot not in image_slots]
+        if unknown:
+            raise ValueError(f'profile {profile.name!r} cameras: slots {unknown} are not model '
+                             f'image slots {list(image_slots)}')
+        for key, count in (('state', len(profile.state_dims)),
+                           ('actions', len(profile.action_dims))):
+            if normalizer.dim(key) < count:
+                raise ValueError(
+                    f'{normalizer.source}: norm_stats.{key} has {normalizer.dim(key)} dims, '
+                    f'profile {profile.name!r} needs {count}')
+        self.profile = profile
+        self.normalizer = normalizer
+        self.tokenizer = tokenizer
+        self.image_slots = tuple(image_slots)
+        self.allow_missing_cameras = allow_missing_cameras
+        self._executor = ThreadPoolExecutor(image_threads) if image_threads > 0 else None
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=False)
+
+    def slot_images(self, images: Dict[str, np.ndarray]) -> Dict[str, Optional[np.ndarray]]:
+        """Camera name -> image  ==>  slot -> uint8 image (None for slots without a camera)."""
+        if not isinstance(images, dict):
+            raise ImageError(f'images: expected a dict camera name -> (H, W, 3) uint8, got '
+                             f'{type(images).__name__}')
+        slots: Dict[str, Optional[np.ndarray]] = {}
+        for camera in self.profile.cameras:
+            image = images.get(camera.name)
+            if image is None:
+                if not self.allow_missing_cameras:
+                    raise ImageError(
+                        f'images[{camera.name!r}]: missing; profile {self.profile.name!r} expects '
+                        f'cameras {list(self.profile.camera_names)}, got {sorted(images)}')
+                continue
+            image = check_image(camera.name, image)
+            slots[camera.slot] = image[::-1, ::-1] if camera.rotate_180 else image
+        return slots
+
+    def preprocess(self, observation: Observation) -> ModelInputs:
+        """Observation -> ModelInputs; bad inputs raise ValueError naming the field."""
+        if not isinstance(observation.prompt, str):
+            raise ValueError(f'prompt: expected a str, got {type(observation.prompt).__name__}')
+        model_state = state_to_model(self.profile, observation.state)
+        normalized = self.normalizer.normalize('state', model_state)
+        prompt_state = normalized if self.profile.prompt_format == 'state' else None
+        tokens, token_mask = self.tokenizer.tokenize(observation.prompt, prompt_state)
+        images, masks = prepare_images(self.slot_images(observation.images), self.image_slots,
+                                       executor=self._executor)
+        return ModelInputs(images=images, image_masks=masks, tokens=tokens,
+                           token_mask=token_mask,
+                           state=np.asarray(observation.state, dtype=np.float64),
+                           model_state=model_state, normalized_state=normalized)
+
+    def postprocess(self, model_actions: np.ndarray, inputs: ModelInputs) -> np.ndarray:
+        """(H, action_dim) model output -> (chunk_rows, J) absolute targets in joint order."""
+        actions = np.asarray(model_actions, dtype=np.float64)
+        rows = self.profile.chunk_rows
+        if actions.ndim != 2 or actions.shape[0] < rows:
+            raise ValueError(f'model actions: expected shape (>= chunk_rows={rows}, A), '
+                             f'got {actions.shape}')
+        actions = self.normalizer.unnormalize('actions', actions[:rows])
+        return actions_to_robot(self.profile, actions, inputs.state, inputs.model_state)

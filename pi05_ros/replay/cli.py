@@ -1,0 +1,252 @@
+# Copyright 2026 pi05_ros maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""``pi05-replay`` / ``ros2 run pi05_ros replay_eval``: evaluate a policy on a rosbag.
+
+    pi05-replay BAG --checkpoint DIR --profile PROFILE [--truth-topic TOPIC] [-o DIR]
+    pi05-replay --demo            # synthetic bag + tiny random checkpoint, whole evaluation
+
+Exit status: 0 done, 1 error (message names the file and topic), 2 bad arguments,
+130 interrupted by Ctrl-C (a valid partial report is written first).
+"""
+
+import argparse
+import logging
+from pathlib import Path
+import shutil
+import sys
+import time
+import traceback
+from typing import Dict, List, Optional, Sequence
+
+from pi05_ros.control.executor import ExecutorConfig
+from pi05_ros.control.limits import JointLimits
+from pi05_ros.replay.bag_io import describe
+from pi05_ros.replay.demo_bag import DemoBagSpec, write_demo_bag
+from pi05_ros.replay.evaluate import check_bag, ReplayOptions, run_replay
+from pi05_ros.replay.report import write_report
+
+PROG = 'pi05-replay'
+DEFAULT_OUTPUT = 'replay_report'
+EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG, description='Replay a ROS 2 bag (mcap or sqlite3) through the PI0.5 policy '
+        'and trajectory executor on the bag clock, and score the predicted chunks against the '
+        'recorded commands or future joint states. No ROS installation needed.')
+    parser.add_argument('bag', nargs='?', help='bag directory (or a file inside one)')
+    parser.add_argument('--demo', action='store_true',
+                        help='generate a synthetic bag and a tiny random-weight checkpoint and '
+                        'evaluate them (no inputs needed)')
+    parser.add_argument('-o', '--output', default=DEFAULT_OUTPUT,
+                        help='report directory (default: ./%(default)s)')
+    model = parser.add_argument_group('policy')
+    model.add_argument('--checkpoint', help='PI0.5 checkpoint directory')
+    model.add_argument('--profile', help='robot profile: a name (droid, aloha, ...) or a YAML '
+                       'path (--demo: demo)')
+    model.add_argument('--tokenizer', help='PaliGemma SentencePiece model (default: next to '
+                       'the checkpoint or $PI05_TOKENIZER)')
+    model.add_argument('--device', default='cpu')
+    model.add_argument('--dtype', default='float32', choices=('float32', 'bfloat16'))
+    model.add_argument('--num-steps', type=int, help='flow-matching steps (default: config)')
+    model.add_argument('--seed', type=int, default=0, help='noise seed (default: %(default)s)')
+    model.add_argument('--threads', type=int, help='torch CPU threads (default: as torch decides; '
+                       '--demo: 1, fastest for the tiny model on a busy machine)')
+    topics = parser.add_argument_group("topics (default: the profile's)")
+    topics.add_argument('--camera', action='append', default=[], metavar='NAME=TOPIC',
+                        help='camera topic for a profile camera (repeatable)')
+    topics.add_argument('--joint-states-topic')
+    topics.add_argument('--prompt-topic', help='std_msgs/String prompt topic (default: a topic '
+                        'named *prompt if the bag has one; "" ignores the bag prompts)')
+    topics.add_argument('--prompt', help="prompt until the bag has one (default: the profile's)")
+    topics.add_argument('--truth-topic', help='recorded commands (JointTrajectory, '
+                        'Float64MultiArray or JointState) to score against (default: the future '
+                        'joint states)')
+    timing = parser.add_argument_group('timing')
+    timing.add_argument('--inference-rate', type=float, default=5.0, metavar='HZ',
+                        help='inference cycles per second (default: %(default)s)')
+    timing.add_argument('--inference-delay-ms', type=float, default=0.0,
+                        help='simulated inference latency: a chunk computed at t reaches the '
+                        'executor at t + delay (default: %(default)s)')
+    timing.add_argument('--executor-rate', type=float, default=100.0, metavar='HZ',
+                        help='executor ticks per second (default: %(default)s)')
+    timing.add_argument('--start', type=float, default=0.0, metavar='S',
+                        help='skip the first S seconds of the bag')
+    timing.add_argument('--duration', type=float, metavar='S', help='replay only S seconds')
+    timing.add_argument('--max-inferences', type=int, metavar='N', help='stop after N chunks')
+    timing.add_argument('--max-image-age', type=float, default=0.5, metavar='S')
+    timing.add_argument('--max-joint-state-age', type=float, default=0.25, metavar='S')
+    timing.add_argument('--max-camera-skew', type=float, default=0.1, metavar='S',
+                        help='0: unchecked (default: %(default)s)')
+    timing.add_argument('--bag-time-stamps', action='store_true',
+                        help='stamp every message with its bag time instead of header.stamp')
+    execution = parser.add_argument_group('executor')
+    execution.add_argument('--urdf', help='URDF file with the joint limits')
+    execution.add_argument('--max-velocity', type=float, default=2.0,
+                           help='rad/s for every joint without a URDF (default: %(default)s)')
+    execution.add_argument('--max-acceleration', type=float, default=10.0,
+                           help='rad/s^2 (default: %(default)s)')
+    execution.add_argument('--interpolation', default='cubic',
+                           choices=('linear', 'cubic', 'quintic'))
+    execution.add_argument('--blend-window', type=float, default=0.2, metavar='S')
+    execution.add_argument('--max-first-row-deviation', type=float, default=0.2, metavar='RAD')
+    out = parser.add_argument_group('output')
+    out.add_argument('--output-bag', help='also write predicted chunks (/replay/action_chunk) '
+                     'and executed commands (/replay/command) to this new bag')
+    out.add_argument('--output-bag-storage', default='mcap', choices=('mcap', 'sqlite3'))
+    out.add_argument('--no-progress', action='store_true', help='no progress bar')
+    out.add_argument('--debug', action='store_true', help='show tracebacks')
+    demo = parser.add_argument_group('demo')
+    demo.add_argument('--storage', default='mcap', choices=('mcap', 'sqlite3'),
+                      help='storage of the demo bag (default: %(default)s)')
+    demo.add_argument('--demo-frames', type=int, default=60,
+                      help='frames per camera in the demo bag, at 10 fps (default: %(default)s)')
+    return parser
+
+
+def parse_cameras(values: Sequence[str]) -> Dict[str, str]:
+    """['name=/topic', ...] -> {'name': '/topic'}; ValueError naming a malformed entry."""
+    cameras = {}
+    for value in values:
+        name, sep, topic = value.partition('=')
+        if not sep or not name or not topic:
+            raise ValueError(f'--camera: expected NAME=TOPIC, got {value!r}')
+        cameras[name] = topic
+    return cameras
+
+
+def options_from_args(args: argparse.Namespace) -> ReplayOptions:
+    executor = ExecutorConfig(interpolation=args.interpolation,
+                              blend_window_s=args.blend_window,
+                              max_blend_window_s=max(1.0, args.blend_window),
+                              max_first_row_deviation=args.max_first_row_deviation)
+    return ReplayOptions(
+        camera_topics=parse_cameras(args.camera), joint_states_topic=args.joint_states_topic,
+        prompt_topic=args.prompt_topic, prompt=args.prompt, truth_topic=args.truth_topic,
+        inference_rate_hz=args.inference_rate, inference_delay_ms=args.inference_delay_ms,
+        executor_rate_hz=args.executor_rate, seed=args.seed, start_offset_s=args.start,
+        duration_s=args.duration, max_inferences=args.max_inferences,
+        max_image_age_s=args.max_image_age, max_joint_state_age_s=args.max_joint_state_age,
+        max_camera_skew_s=args.max_camera_skew or None,
+        use_header_stamps=not args.bag_time_stamps, executor=executor,
+        max_velocity=args.max_velocity, max_acceleration=args.max_acceleration,
+        output_bag=Path(args.output_bag) if args.output_bag else None,
+        output_bag_storage=args.output_bag_storage)
+
+
+def load_limits(args: argparse.Namespace, profile) -> Optional[JointLimits]:
+    if not args.urdf:
+        return None
+    return JointLimits.from_urdf(Path(args.urdf).read_text(), profile.joint_names,
+                                 default_max_acceleration=args.max_acceleration)
+
+
+def prepare_demo(args: argparse.Namespace, output: Path) -> None:
+    """Write the demo bag and checkpoint under ``output/demo_inputs``; point ``args`` at them."""
+    from pi05_ros.policy.demo_assets import make_demo_checkpoint
+    from pi05_ros.policy.profiles import load_profile
+
+    if args.demo_frames < 1:
+        raise ValueError(f'--demo-frames: expected a positive number, got {args.demo_frames}')
+    args.profile = args.profile or 'demo'
+    profile = load_profile(args.profile)
+    inputs = output / 'demo_inputs'
+    bag = inputs / f'demo_bag_{args.storage}'
+    if (bag / 'metadata.yaml').is_file():
+        shutil.rmtree(bag)  # our own bag from an earlier --demo run
+    inputs.mkdir(parents=True, exist_ok=True)
+    spec = DemoBagSpec(joint_names=tuple(profile.joint_names),
+                       camera_topics={c.name: c.topic for c in profile.cameras},
+                       joint_states_topic=profile.joint_states_topic,
+                       camera_frames=args.demo_frames)
+    start = time.perf_counter()
+    write_demo_bag(bag, spec, storage=args.storage)
+    checkpoint = make_demo_checkpoint(inputs / 'checkpoint', profile=args.profile, seed=0)
+    print(f'demo: wrote {bag} ({args.storage}, {args.demo_frames} frames x '
+          f'{len(spec.camera_topics)} cameras) and {checkpoint} in '
+          f'{time.perf_counter() - start:.1f} s')
+    args.bag = str(bag)
+    args.checkpoint = str(checkpoint)
+    args.truth_topic = args.truth_topic or spec.command_topic
+
+
+def run(args: argparse.Namespace) -> int:
+    from pi05_ros.policy.profiles import load_profile
+    from pi05_ros.policy.runtime import Policy
+    import torch
+
+    output = Path(args.output)
+    if args.demo:
+        prepare_demo(args, output)
+    options = options_from_args(args)
+    profile = load_profile(args.profile)
+    threads = args.threads if args.threads is not None else (1 if args.demo else None)
+    if threads is not None:
+        if threads < 1:
+            raise ValueError(f'--threads: expected a positive number, got {threads}')
+        torch.set_num_threads(threads)
+    check_bag(args.bag, profile, options)  # bag and topic errors before the model loads
+    start = time.perf_counter()
+    policy = Policy.from_checkpoint(args.checkpoint, profile, tokenizer_path=args.tokenizer,
+                                    device=args.device, dtype=args.dtype,
+                                    num_steps=args.num_steps)
+    load_s = time.perf_counter() - start
+    run_info = {'checkpoint': str(args.checkpoint), 'model': policy.model_identity,
+                'model_load_s': load_s, 'command': ' '.join([PROG] + sys.argv[1:])}
+    result = run_replay(args.bag, profile, policy, options, limits=load_limits(args, profile),
+                        progress=not args.no_progress and sys.stderr.isatty(),
+                        run_info=run_info)
+    paths = write_report(output, result.metrics, result.series, result.timings)
+    prediction = result.metrics['prediction']
+    summary = (f"{prediction['num_chunks']} chunks, MAE {prediction.get('mae', float('nan')):.4f}"
+               f", RMSE {prediction.get('rmse', float('nan')):.4f}"
+               if prediction.get('num_chunks') else 'no chunk was predicted (see the report)')
+    if result.interrupted:
+        print(f'{PROG}: interrupted; partial report ({summary}) in {paths["index"]}',
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
+    print(f'{PROG}: {summary}; report: {paths["index"]}')
+    if options.output_bag is not None:
+        print(f'{PROG}: output bag: {options.output_bag}')
+    return 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.demo and (not args.bag or not args.checkpoint or not args.profile):
+        parser.print_usage(sys.stderr)
+        print(f'{PROG}: error: BAG, --checkpoint and --profile are required (or use --demo)',
+              file=sys.stderr)
+        return EXIT_USAGE
+    logging.basicConfig(level=logging.INFO if args.debug else logging.WARNING,
+                        format='%(levelname)s %(name)s: %(message)s')
+    try:
+        return run(args)
+    except KeyboardInterrupt:
+        print(f'{PROG}: interrupted before the replay started; no report written',
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as err:  # noqa: B902 - the CLI turns every failure into one clear line
+        if args.debug:
+            traceback.print_exc()
+        print(f'{PROG}: error: {err if isinstance(err, (ValueError, OSError)) else describe(err)}',
+              file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,235 @@
+# Copyright 2026 pi05_ros maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""The replay report directory: metrics.json, PNG plots and an index.html that shows them.
+
+Plots use matplotlib's object API (``Figure`` + Agg), never pyplot, so no display is needed and
+no global state is touched. Every file is written to a temporary name and renamed, so a report
+directory never holds a half-written file.
+"""
+
+import html
+import json
+import math
+import os
+from pathlib import Path
+from typing import Dict, List, Mapping, Optional, Sequence
+
+from matplotlib.figure import Figure
+import numpy as np
+
+PLOT_JOINTS = 'predicted_vs_recorded.png'
+PLOT_HORIZON = 'error_vs_horizon.png'
+PLOT_JOINT_ERRORS = 'error_per_joint.png'
+PLOT_LATENCY = 'latency_histogram.png'
+METRICS_FILE = 'metrics.json'
+INDEX_FILE = 'index.html'
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + '.tmp')
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _save_figure(figure: Figure, path: Path) -> None:
+    tmp = path.with_name(path.stem + '.tmp.png')
+    figure.savefig(tmp, dpi=90, format='png')
+    os.replace(tmp, path)
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f'not JSON serializable: {type(value).__name__}')
+
+
+def _finite_or_none(value):
+    """Recursively replace NaN/inf floats by None so metrics.json is strict JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_or_none(v) for v in value]
+    return value
+
+
+def write_metrics(directory: Path, metrics: Mapping) -> Path:
+    """Write ``metrics.json`` (strict JSON: NaN written as null)."""
+    clean = _finite_or_none(json.loads(json.dumps(metrics, default=_json_default)))
+    path = directory / METRICS_FILE
+    _write_atomic(path, json.dumps(clean, indent=2, allow_nan=False).encode())
+    return path
+
+
+def plot_predicted_vs_recorded(path: Path, joint_names: Sequence[str], series: Mapping) -> None:
+    """One panel per joint: ground truth, executed commands and every predicted chunk (thin)."""
+    n = len(joint_names)
+    cols = 2 if n > 4 else 1
+    rows = int(math.ceil(n / cols))
+    figure = Figure(figsize=(7 * cols, 2.2 * rows), layout='constrained')
+    axes = figure.subplots(rows, cols, squeeze=False).reshape(-1)
+    t0 = series['t0_ns']
+    for j, name in enumerate(joint_names):
+        ax = axes[j]
+        for times, rows_j in zip(series['chunk_times_ns'], series['chunk_positions']):
+            ax.plot((np.asarray(times) - t0) / 1e9, np.asarray(rows_j)[:, j], color='tab:orange',
+                    alpha=0.35, linewidth=0.8)
+        if len(series['truth_times_ns']):
+            ax.plot((series['truth_times_ns'] - t0) / 1e9, series['truth_values'][:, j],
+                    color='black', linewidth=1.2, label='recorded')
+        if len(series['command_times_ns']):
+            ax.plot((series['command_times_ns'] - t0) / 1e9, series['command_positions'][:, j],
+                    color='tab:blue', linewidth=1.0, label='executed')
+        ax.plot([], [], color='tab:orange', label='predicted chunks')
+        ax.set_title(name, fontsize=9)
+        ax.tick_params(labelsize=7)
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    axes[0].legend(fontsize=7, loc='upper right')
+    axes[min(n, len(axes)) - 1].set_xlabel('bag time (s)', fontsize=8)
+    _save_figure(figure, path)
+
+
+def plot_error_vs_horizon(path: Path, per_step: Mapping[str, List[Optional[float]]],
+                          dt_s: float) -> None:
+    figure = Figure(figsize=(7, 3.5), layout='constrained')
+    ax = figure.subplots()
+    for key, style in (('mae', '-o'), ('rmse', '-s')):
+        values = np.array([np.nan if v is None else v for v in per_step.get(key, [])])
+        steps = np.arange(1, values.size + 1)
+        ax.plot(steps, values, style, markersize=3, label=key.upper())
+    ax.set_xlabel(f'horizon step (x {dt_s * 1000:.0f} ms)')
+    ax.set_ylabel('error (joint units)')
+    ax.set_title('prediction error vs horizon step')
+    ax.grid(alpha=0.3)
+    ax.legend()
+    _save_figure(figure, path)
+
+
+def plot_error_per_joint(path: Path, per_joint: Mapping[str, Mapping[str, float]]) -> None:
+    names = list(per_joint)
+    figure = Figure(figsize=(max(5, 0.7 * len(names) + 2), 3.5), layout='constrained')
+    ax = figure.subplots()
+    x = np.arange(len(names))
+    for offset, key in ((-0.2, 'mae'), (0.2, 'rmse')):
+        values = [np.nan if per_joint[n][key] is None else per_joint[n][key] for n in names]
+        ax.bar(x + offset, values, width=0.4, label=key.upper())
+    ax.set_xticks(x, names, rotation=45, ha='right', fontsize=8)
+    ax.set_ylabel('error (joint units)')
+    ax.set_title('prediction error per joint')
+    ax.legend()
+    _save_figure(figure, path)
+
+
+def plot_latency_histogram(path: Path, timings: Sequence[Mapping[str, float]]) -> None:
+    figure = Figure(figsize=(7, 3.5), layout='constrained')
+    ax = figure.subplots()
+    totals = [t.get('total', sum(t.values())) for t in timings if t]
+    if totals:
+        ax.hist(totals, bins=min(40, max(5, len(totals) // 2)), color='tab:blue')
+        ax.axvline(float(np.median(totals)), color='black', linestyle='--', label='median')
+        ax.legend()
+    else:
+        ax.text(0.5, 0.5, 'no inference ran', ha='center', va='center', transform=ax.transAxes)
+    ax.set_xlabel('inference latency (ms)')
+    ax.set_ylabel('count')
+    ax.set_title('inference latency (measured on this machine)')
+    _save_figure(figure, path)
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return 'n/a'
+    if isinstance(value, float):
+        return f'{value:.4g}'
+    return html.escape(str(value))
+
+
+def _table(rows: Sequence[Sequence], header: Sequence[str]) -> str:
+    head = ''.join(f'<th>{html.escape(h)}</th>' for h in header)
+    body = ''.join('<tr>' + ''.join(f'<td>{_fmt(c)}</td>' for c in row) + '</tr>'
+                   for row in rows)
+    return f'<table><tr>{head}</tr>{body}</table>'
+
+
+def render_index(metrics: Mapping, plots: Sequence[str]) -> str:
+    """Render the report page: status, summary tables and the plots."""
+    run = metrics.get('run', {})
+    pred = metrics.get('prediction', {})
+    status = ('<p class="warn">PARTIAL REPORT: the run was interrupted at bag time '
+              f'{_fmt(run.get("stopped_at_s"))} s.</p>' if run.get('interrupted') else '')
+    summary = [(k, run.get(k)) for k in ('bag', 'checkpoint', 'profile', 'truth_source',
+                                         'inference_rate_hz', 'inference_delay_ms', 'seed',
+                                         'bag_duration_s', 'replayed_s', 'num_inferences',
+                                         'num_skipped_inferences')]
+    summary += [('prediction MAE', pred.get('mae')), ('prediction RMSE', pred.get('rmse'))]
+    per_joint = [(name, v.get('mae'), v.get('rmse'))
+                 for name, v in pred.get('per_joint', {}).items()]
+    smooth = metrics.get('executed', {}).get('smoothness', {})
+    latency = [(stage, v.get('count'), v.get('p50'), v.get('p90'), v.get('p99'), v.get('max'))
+               for stage, v in metrics.get('latency_ms', {}).items()]
+    images = ''.join(f'<figure><img src="{html.escape(p)}" alt="{html.escape(p)}">'
+                     f'<figcaption>{html.escape(p)}</figcaption></figure>' for p in plots)
+    reasons = metrics.get('skipped_reasons', {})
+    skipped = (_table(sorted(reasons.items(), key=lambda kv: -kv[1]), ['reason', 'count'])
+               if reasons else '<p>none</p>')
+    return f"""<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>pi05_ros replay report</title>
+<style>body{{font-family:sans-serif;margin:2em;max-width:1100px}}
+table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:3px 8px}}
+img{{max-width:100%}}.warn{{color:#b00;font-weight:bold}}</style></head><body>
+<h1>pi05_ros replay report</h1>{status}
+<h2>Run</h2>{_table(summary, ['field', 'value'])}
+<h2>Prediction error per joint</h2>{_table(per_joint, ['joint', 'MAE', 'RMSE'])}
+<h2>Executed stream smoothness</h2>{_table(sorted(smooth.items()), ['metric', 'value'])}
+<h2>Inference latency (ms)</h2>
+{_table(latency, ['stage', 'count', 'p50', 'p90', 'p99', 'max'])}
+<h2>Skipped inference cycles</h2>{skipped}
+<h2>Plots</h2>{images}
+<p>All numbers: <a href="{METRICS_FILE}">{METRICS_FILE}</a></p>
+</body></html>
+"""
+
+
+def write_report(directory, metrics: Mapping, series: Mapping,
+                 timings: Sequence[Mapping[str, float]]) -> Dict[str, Path]:
+    """Write metrics.json, the plots and index.html into ``directory``; return their paths.
+
+    ``series`` holds the arrays to plot: t0_ns, truth_times_ns / truth_values (N, J),
+    command_times_ns / command_positions (T, J), chunk_times_ns / chunk_positions (per chunk),
+    joint_names and dt_s.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = {'metrics': write_metrics(directory, metrics)}
+    pred = metrics.get('prediction', {})
+    plots = []
+    plot_predicted_vs_recorded(directory / PLOT_JOINTS, series['joint_names'], series)
+    plots.append(PLOT_JOINTS)
+    if pred.get('per_step'):
+        plot_error_vs_horizon(directory / PLOT_HORIZON, pred['per_step'], series['dt_s'])
+        plot_error_per_joint(directory / PLOT_JOINT_ERRORS, pred['per_joint'])
+        plots += [PLOT_HORIZON, PLOT_JOINT_ERRORS]
+    plot_latency_histogram(directory / PLOT_LATENCY, timings)
+    plots.append(PLOT_LATENCY)
+    for name in plots:
+        paths[name] = directory / name
+    index = directory / INDEX_FILE
+    _write_atomic(index, render_index(metrics, plots).encode())
+    paths['index'] = index
+    return paths

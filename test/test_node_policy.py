@@ -1,0 +1,274 @@
+# Copyright 2026 pi05_ros maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""The policy node through the rclpy fakes, with the real tiny demo model.
+
+Covers the full loop (cameras + joint states -> chunk on the wire -> executor command), every
+failure input of issue 6 (silent camera, stale joint states, malformed image, unknown encoding,
+empty prompt: no chunk, the reason in diagnostics, recovery by itself), lifecycle transitions and
+a failed configure.
+"""
+
+import array
+
+import numpy as np
+from pi05_ros.policy.demo_assets import make_demo_checkpoint
+import pytest
+from ros_fakes import from_cdr, install_fake_ros, stamp, to_cdr
+
+NODE = '/pi05_policy'
+CAMERAS = ['cam_high', 'cam_left_wrist', 'cam_right_wrist']
+JOINTS = ['joint_1', 'joint_2', 'joint_3', 'joint_4', 'joint_5', 'joint_6', 'gripper']
+PERIOD = 0.2
+
+
+@pytest.fixture(scope='module')
+def checkpoint(tmp_path_factory):
+    return str(make_demo_checkpoint(tmp_path_factory.mktemp('demo_ckpt'), 'demo', seed=0))
+
+
+@pytest.fixture
+def graph(monkeypatch):
+    graph = install_fake_ros(monkeypatch)
+    import rclpy
+    rclpy.init()
+    return graph
+
+
+def make_policy_node(graph, checkpoint, **params):
+    from pi05_ros.nodes.policy_node import PolicyNode
+    graph.param_overrides['pi05_policy'] = {
+        'profile': 'demo', 'checkpoint_dir': checkpoint, 'warmup_iterations': 0,
+        'inference_rate_hz': 1.0 / PERIOD, **params}
+    return PolicyNode()
+
+
+def image(graph, width=64, height=48, encoding='rgb8', step=None, size=None, stamp_ns=None):
+    from sensor_msgs.msg import Image
+    channels = {'rgb8': 3, 'mono8': 1}.get(encoding, 3)
+    step = width * channels if step is None else step
+    data = np.full(step * height if size is None else size, 90, np.uint8)
+    msg = Image(height=height, width=width, encoding=encoding, step=step,
+                data=array.array('B', data.tobytes()))
+    msg.header.stamp = stamp(graph.now_ns if stamp_ns is None else stamp_ns)
+    return msg
+
+
+def joint_state(graph, positions=None, stamp_ns=None):
+    from sensor_msgs.msg import JointState
+    positions = np.zeros(len(JOINTS)) if positions is None else positions
+    msg = JointState(name=list(JOINTS), position=[float(p) for p in positions])
+    msg.header.stamp = stamp(graph.now_ns if stamp_ns is None else stamp_ns)
+    return msg
+
+
+def feed(graph, skip=(), cameras=None):
+    """Publish a fresh frame per camera and a fresh joint state, except the sources in skip."""
+    cameras = cameras or {}
+    for name in CAMERAS:
+        if name not in skip:
+            graph.publish(f'/{name}/image_raw', cameras.get(name) or image(graph))
+    if 'joint_states' not in skip:
+        graph.publish('/joint_states', joint_state(graph))
+
+
+def publish_prompt(graph, text):
+    """Publish on ~/prompt latched, as the node's subscription requires."""
+    from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+    from std_msgs.msg import String
+    graph.publish(f'{NODE}/prompt', String(data=text), qos=QoSProfile(
+        depth=1, reliability=ReliabilityPolicy.RELIABLE,
+        durability=DurabilityPolicy.TRANSIENT_LOCAL))
+
+
+def cycle(graph, node):
+    """Advance one inference period and run the inference timer."""
+    graph.advance(PERIOD)
+    graph.fire_timers(node)
+
+
+def chunks(graph):
+    return graph.published(f'{NODE}/action_chunk')
+
+
+def diagnostics(graph):
+    status = graph.published('/diagnostics')[-1].status[0]
+    return status, {kv.key: kv.value for kv in status.values}
+
+
+def active_node(graph, checkpoint, **params):
+    from rclpy.lifecycle import TransitionCallbackReturn
+    node = make_policy_node(graph, checkpoint, **params)
+    assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
+    assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
+    return node
+
+
+def test_full_loop_publishes_a_wire_valid_chunk_that_the_executor_follows(graph, checkpoint):
+    from pi05_ros.nodes.executor_node import ExecutorNode
+    node = active_node(graph, checkpoint)
+    graph.param_overrides['pi05_executor'] = {
+        'profile': 'demo', 'engage_policy_on_start': True, 'limits.max_velocity': [10.0],
+        'limits.lower': [-100.0], 'limits.upper': [100.0],
+        'executor.max_first_row_deviation': 100.0, 'executor.max_chunk_age': 100.0,
+        'executor.row_velocity_factor': 1000.0}  # random weights: the chunk is noise
+    graph.remaps['pi05_executor'] = {'~/action_chunk': f'{NODE}/action_chunk'}
+    executor = ExecutorNode()
+    graph.publish('/joint_states', joint_state(graph))
+    graph.advance(PERIOD)
+    feed(graph)
+    observation_ns = graph.now_ns
+    graph.fire_timers(node)
+    assert len(chunks(graph)) == 1
+    wire = from_cdr(to_cdr(chunks(graph)[0]), 'trajectory_msgs/msg/JointTrajectory')
+    assert list(wire.joint_names) == JOINTS and len(wire.points) == 50
+    assert wire.header.stamp.sec * 10**9 + wire.header.stamp.nanosec == observation_ns
+    times = [p.time_from_start.sec * 10**9 + p.time_from_start.nanosec for p in wire.points]
+    assert times == [(k + 1) * 20_000_000 for k in range(50)]
+    assert np.isfinite(np.array([p.positions for p in wire.points])).all()
+    status, values = diagnostics(graph)
+    assert status.level == status.OK
+    assert values['chunks_published'] == '1' and values['no_chunk_reason'] == 'none'
+    assert values['model.profile'] == 'demo' and len(values['model.weights_sha256']) == 64
+    for key in ('node_assemble_ms', 'policy_infer_ms', 'node_to_msg_ms', 'policy.model'):
+        assert float(values[f'latency_ms.{key}']) >= 0.0
+    assert executor.counters['chunks_received'] == 1
+    assert executor.last_chunk_result == 'accepted', executor.last_chunk_result
+    graph.advance(0.01)
+    graph.fire_timers(executor)
+    assert graph.published('/forward_position_controller/commands')
+
+
+def test_failure_inputs_give_reasons_and_recover_by_themselves(graph, checkpoint):
+    node = active_node(graph, checkpoint, **{'observation.max_image_age': 0.15,
+                                             'observation.max_joint_state_age': 0.15})
+    cases = [
+        ('camera silent', dict(skip=['cam_left_wrist']), "'cam_left_wrist'"),
+        ('joint states stale', dict(skip=['joint_states']), 'joint states stale'),
+        ('wrong size for encoding',
+         dict(cameras={'cam_high': image(graph, size=100)}), 'malformed image'),
+        ('unknown encoding',
+         dict(cameras={'cam_right_wrist': image(graph, encoding='bayer_foo8')}),
+         'unsupported encoding'),
+    ]
+    feed(graph)
+    for name, inputs, reason in cases:
+        published = len(chunks(graph))
+        for _ in range(2):  # one period is enough for a skipped source to go stale
+            graph.advance(PERIOD)
+            cameras = {k: image(graph, **_image_args(v)) for k, v in
+                       inputs.get('cameras', {}).items()}
+            feed(graph, skip=inputs.get('skip', ()), cameras=cameras)
+            graph.fire_timers(node)
+        assert len(chunks(graph)) == published, name
+        status, values = diagnostics(graph)
+        assert status.level == status.WARN, name
+        assert reason in values['no_chunk_reason'], (name, values['no_chunk_reason'])
+        graph.advance(PERIOD)
+        feed(graph)
+        graph.fire_timers(node)
+        assert len(chunks(graph)) == published + 1, f'{name}: did not recover'
+        assert diagnostics(graph)[1]['no_chunk_reason'] == 'none'
+
+
+def _image_args(msg):
+    """Rebuild a malformed test image with a fresh stamp."""
+    return dict(width=msg.width, height=msg.height, encoding=msg.encoding, step=msg.step,
+                size=len(msg.data))
+
+
+def test_empty_prompt_blocks_chunks_until_a_prompt_arrives(graph, checkpoint):
+    node = active_node(graph, checkpoint, default_prompt='stack the cups')
+    publish_prompt(graph, '   ')
+    feed(graph)
+    cycle(graph, node)
+    feed(graph)
+    graph.fire_timers(node)
+    assert not chunks(graph)
+    assert 'empty prompt' in diagnostics(graph)[1]['no_chunk_reason']
+    publish_prompt(graph, 'wipe the table')
+    cycle(graph, node)
+    feed(graph)
+    graph.fire_timers(node)
+    assert len(chunks(graph)) == 1
+
+
+def test_inference_error_is_reported_not_raised(graph, checkpoint):
+    node = active_node(graph, checkpoint)
+    publish_prompt(graph, ' '.join(['word'] * 400))  # more tokens than the model takes
+    feed(graph)
+    graph.fire_timers(node)
+    assert not chunks(graph)
+    status, values = diagnostics(graph)
+    assert 'inference failed' in values['no_chunk_reason']
+    assert node.get_logger().text('ERROR')
+
+
+def test_lifecycle_gates_publishing(graph, checkpoint):
+    node = make_policy_node(graph, checkpoint)
+    assert not graph.subscriptions_on('/joint_states')  # nothing before configure
+    node.trigger_configure()
+    assert graph.subscriptions_on('/joint_states')
+    feed(graph)
+    graph.fire_timers(node)
+    assert not chunks(graph)  # inactive: no inference
+    assert diagnostics(graph)[1]['lifecycle_state'] == 'inactive'
+    node.trigger_activate()
+    graph.fire_timers(node)
+    assert len(chunks(graph)) == 1
+    node.trigger_deactivate()
+    feed(graph)
+    graph.fire_timers(node)
+    assert len(chunks(graph)) == 1
+    node.trigger_cleanup()
+    assert not graph.subscriptions_on('/joint_states')
+    assert not graph.publishers_on(f'{NODE}/action_chunk')
+    node.trigger_shutdown()
+    assert node.lifecycle_state == 'finalized'
+
+
+def test_failed_configure_is_reported_and_can_be_retried(graph, tmp_path):
+    from rclpy.lifecycle import TransitionCallbackReturn
+    node = make_policy_node(graph, str(tmp_path / 'missing'))
+    assert node.trigger_configure() == TransitionCallbackReturn.FAILURE
+    assert node.lifecycle_state == 'unconfigured'
+    status, values = diagnostics(graph)
+    assert status.level == status.ERROR and 'configure failed' in status.message
+    assert 'missing' in status.message
+    assert not graph.subscriptions_on('/joint_states')
+    assert node.trigger_configure() == TransitionCallbackReturn.FAILURE  # no crash loop
+
+
+def test_slow_cycles_are_counted_as_skipped(graph, checkpoint):
+    node = active_node(graph, checkpoint)
+    feed(graph)
+    graph.fire_timers(node)
+    graph.advance(3 * PERIOD)  # the timer could not fire for two periods
+    feed(graph)
+    graph.fire_timers(node)
+    assert diagnostics(graph)[1]['skipped_cycles'] == '2'
+
+
+def test_main_autostarts_and_tears_down(graph, checkpoint):
+    import rclpy
+    from pi05_ros.nodes import policy_node
+    rclpy.try_shutdown()
+    graph.param_overrides['pi05_policy'] = {
+        'profile': 'demo', 'checkpoint_dir': checkpoint, 'warmup_iterations': 1,
+        'autostart': True}
+    policy_node.main(args=[])
+    node = graph.nodes[-1]
+    assert node.lifecycle_state == 'active'
+    assert not rclpy.ok()
+    assert all(p.destroyed for p in graph.publishers)

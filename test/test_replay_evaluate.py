@@ -1,0 +1,199 @@
+# Copyright 2026 pi05_ros maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Replay end to end: demo bag, tiny random-weight checkpoint, real policy and executor."""
+
+import copy
+import json
+
+import numpy as np
+from pi05_ros.messages import joint_trajectory_to_chunk
+from pi05_ros.policy.demo_assets import make_demo_checkpoint
+from pi05_ros.policy.profiles import load_profile
+from pi05_ros.policy.runtime import Policy
+from pi05_ros.replay import ros_types
+from pi05_ros.replay.bag_io import BagReader, BagWriter, MissingTopicError
+from pi05_ros.replay.demo_bag import demo_trajectory, DemoBagSpec, write_demo_bag
+from pi05_ros.replay.evaluate import (
+    OUTPUT_CHUNK_TOPIC, OUTPUT_COMMAND_TOPIC, ReplayInputError, ReplayOptions, run_replay)
+from pi05_ros.replay.report import write_report
+import pytest
+import torch
+
+FRAMES = 12  # 1.2 s of bag at 10 fps: 6 inference cycles at 5 Hz
+
+
+@pytest.fixture(scope='module')
+def profile():
+    return load_profile('demo')
+
+
+@pytest.fixture(scope='module')
+def policy(tmp_path_factory, profile):
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the tiny model is fastest on one thread
+    checkpoint = make_demo_checkpoint(tmp_path_factory.mktemp('checkpoint'), profile='demo')
+    yield Policy.from_checkpoint(checkpoint, profile)
+    torch.set_num_threads(threads)
+
+
+def spec_for(profile, **kwargs) -> DemoBagSpec:
+    return DemoBagSpec(joint_names=tuple(profile.joint_names),
+                       camera_topics={c.name: c.topic for c in profile.cameras},
+                       joint_states_topic=profile.joint_states_topic, camera_frames=FRAMES,
+                       **kwargs)
+
+
+@pytest.fixture(scope='module')
+def bags(tmp_path_factory, profile):
+    root = tmp_path_factory.mktemp('bags')
+    return {storage: write_demo_bag(root / storage, spec_for(profile), storage=storage)
+            for storage in ('mcap', 'sqlite3')}
+
+
+def options(**kwargs) -> ReplayOptions:
+    kwargs.setdefault('truth_topic', '/position_controller/commands')
+    return ReplayOptions(**kwargs)
+
+
+def comparable(metrics: dict) -> dict:
+    """Metrics without what depends on this machine's speed."""
+    metrics = copy.deepcopy(metrics)
+    metrics.pop('latency_ms')
+    return metrics
+
+
+@pytest.mark.parametrize('storage', ['mcap', 'sqlite3'])
+def test_replay_scores_chunks_against_recorded_commands(bags, profile, policy, storage):
+    spec = spec_for(profile)
+    result = run_replay(bags[storage], profile, policy, options())
+    prediction = result.metrics['prediction']
+    assert not result.interrupted
+    assert prediction['num_chunks'] == len(result.record.chunks) >= 4
+    assert prediction['horizon'] == profile.chunk_rows
+    assert prediction['rows_with_truth'] > 0
+    # the same errors computed independently from the demo's known command trajectory
+    errors = []
+    for chunk in result.record.chunks:
+        t_s = (chunk.row_times_ns() - spec.start_ns) / 1e9
+        inside = t_s <= spec.duration_ns / 1e9
+        truth = demo_trajectory(t_s[inside], len(profile.joint_names))
+        errors.append(np.abs(chunk.positions[inside] - truth))
+    assert prediction['mae'] == pytest.approx(np.mean(np.concatenate(errors)), abs=1e-3)
+    executed = result.metrics['executed']
+    assert executed['num_commands'] == pytest.approx(100 * spec.duration_ns / 1e9, abs=2)
+    assert 'commands' in result.metrics['run']['truth_source']
+    assert result.metrics['latency_ms']['total']['count'] == prediction['num_chunks']
+
+
+def test_same_bag_checkpoint_and_seed_give_identical_metrics(bags, profile, policy):
+    first = run_replay(bags['mcap'], profile, policy, options(seed=7))
+    second = run_replay(bags['mcap'], profile, policy, options(seed=7))
+    assert json.dumps(comparable(first.metrics)) == json.dumps(comparable(second.metrics))
+    for a, b in zip(first.record.chunks, second.record.chunks):
+        np.testing.assert_array_equal(a.positions, b.positions)
+    other = run_replay(bags['mcap'], profile, policy, options(seed=8, max_inferences=1))
+    assert not np.array_equal(other.record.chunks[0].positions,
+                              first.record.chunks[0].positions)
+
+
+def test_interrupt_leaves_a_valid_partial_report(bags, profile, policy, tmp_path):
+    def interrupt_after_two(replayer):
+        if len(replayer.record.chunks) == 2:
+            raise KeyboardInterrupt
+
+    result = run_replay(bags['mcap'], profile, policy, options(),
+                        on_inference=interrupt_after_two)
+    assert result.interrupted
+    assert result.metrics['prediction']['num_chunks'] == 2
+    assert result.metrics['run']['replayed_s'] < 1.0
+    write_report(tmp_path, result.metrics, result.series, result.timings)
+    assert json.loads((tmp_path / 'metrics.json').read_text())['run']['interrupted'] is True
+    assert 'PARTIAL REPORT' in (tmp_path / 'index.html').read_text()
+
+
+def test_prompt_messages_in_the_bag_are_honoured(bags, profile, policy):
+    seen = []
+    result = run_replay(bags['mcap'], profile, policy, options(),
+                        on_inference=lambda r: seen.append(r.cache.prompt))
+    prompts = spec_for(profile).prompts
+    assert [p['text'] for p in result.metrics['run']['prompts']] == list(prompts)
+    assert seen[0] == prompts[0] and seen[-1] == prompts[1]
+
+
+def test_simulated_inference_delay(bags, profile, policy):
+    result = run_replay(bags['mcap'], profile, policy,
+                        options(inference_delay_ms=150.0, max_inferences=3))
+    record = result.record
+    start = record.start_ns
+    cycles = [start + k * 200_000_000 for k in range(1, 4)]  # 5 Hz
+    assert record.chunk_available_ns == [t + 150_000_000 for t in cycles]
+    decided = [d[0] for d in record.log.decisions]
+    assert decided == record.chunk_available_ns[:len(decided)]
+    busy = run_replay(bags['mcap'], profile, policy, options(inference_delay_ms=300.0))
+    assert busy.metrics['skipped_reasons']['previous inference still running'] >= 2
+
+
+def test_future_joint_states_are_the_default_truth(bags, profile, policy):
+    result = run_replay(bags['mcap'], profile, policy, options(truth_topic=None,
+                                                               max_inferences=2))
+    assert result.metrics['run']['truth_source'].startswith('future joint states')
+    assert result.metrics['prediction']['rows_with_truth'] > 0
+
+
+def test_topic_selection_and_missing_topics(bags, profile, policy):
+    with pytest.raises(MissingTopicError) as err:
+        run_replay(bags['mcap'], profile, policy,
+                   options(camera_topics={'cam_high': '/camera/missing'}))
+    assert '/camera/missing' in str(err.value) and '/cam_left_wrist/image_raw' in str(err.value)
+    with pytest.raises(ValueError, match='camera_topics'):
+        run_replay(bags['mcap'], profile, policy, options(camera_topics={'nope': '/x'}))
+    with pytest.raises(MissingTopicError, match='ground-truth'):
+        run_replay(bags['mcap'], profile, policy, options(truth_topic='/commands/none'))
+    # a camera remapped to another recorded topic works
+    remapped = run_replay(bags['mcap'], profile, policy, options(
+        camera_topics={'cam_high': '/cam_left_wrist/image_raw'}, max_inferences=1))
+    assert remapped.metrics['run']['topics']['cameras']['cam_high'] == '/cam_left_wrist/image_raw'
+
+
+def test_unsupported_image_encoding_names_file_and_topic(tmp_path, profile, policy):
+    bag = tmp_path / 'bayer'
+    names = profile.joint_names
+    with BagWriter(bag) as writer:
+        for i in range(20):
+            t = 10**9 + i * 20_000_000
+            writer.write('/joint_states', t, ros_types.joint_state(names, np.zeros(len(names)), t))
+            for camera in profile.cameras:
+                encoding = 'bayer_rggb8' if camera.name == 'cam_left_wrist' else 'mono8'
+                writer.write(camera.topic, t, ros_types.image(
+                    np.zeros((48, 64), np.uint8), t, encoding=encoding))
+    with pytest.raises(ReplayInputError) as err:
+        run_replay(bag, profile, policy, options(truth_topic=None))
+    assert str(bag) in str(err.value)
+    assert '/cam_left_wrist/image_raw' in str(err.value)
+    assert 'bayer_rggb8' in str(err.value)
+
+
+def test_output_bag_holds_predicted_chunks_and_executed_commands(bags, profile, policy,
+                                                                 tmp_path):
+    out = tmp_path / 'out_bag'
+    result = run_replay(bags['sqlite3'], profile, policy, options(output_bag=out))
+    with BagReader(out) as reader:
+        assert reader.topics == {OUTPUT_CHUNK_TOPIC: 'trajectory_msgs/msg/JointTrajectory',
+                                 OUTPUT_COMMAND_TOPIC: 'sensor_msgs/msg/JointState'}
+        chunks = [joint_trajectory_to_chunk(m.msg) for m in reader.messages([OUTPUT_CHUNK_TOPIC])]
+        commands = reader.message_count([OUTPUT_COMMAND_TOPIC])
+    assert len(chunks) == len(result.record.chunks)
+    np.testing.assert_allclose(chunks[-1].positions, result.record.chunks[-1].positions)
+    assert commands == result.metrics['executed']['num_commands']

@@ -1,0 +1,70 @@
+# Copyright 2026 pi05_ros maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""The report directory: files present, strict JSON, the page shows every plot."""
+
+import json
+import re
+
+import numpy as np
+
+from pi05_ros.replay import report
+
+JOINTS = ('shoulder', 'elbow', 'gripper')
+
+
+def example(interrupted=False):
+    t = np.arange(50, dtype=np.int64) * 20_000_000
+    values = np.stack([np.sin(t / 1e9 + j) for j in range(3)], axis=1)
+    metrics = {
+        'run': {'bag': '/tmp/x', 'interrupted': interrupted, 'stopped_at_s': 0.5},
+        'prediction': {
+            'mae': 0.1, 'rmse': float('nan'),
+            'per_step': {'mae': [0.1, 0.2, None], 'rmse': [0.1, 0.3, None]},
+            'per_joint': {n: {'mae': 0.1, 'rmse': 0.2} for n in JOINTS},
+        },
+        'latency_ms': {'total': {'count': 3, 'p50': 2.0, 'p90': 3.0, 'p99': 3.0, 'max': 3.0}},
+    }
+    series = {
+        't0_ns': 0, 'joint_names': JOINTS, 'dt_s': 0.02,
+        'truth_times_ns': t, 'truth_values': values,
+        'command_times_ns': t, 'command_positions': values + 0.01,
+        'chunk_times_ns': [t[:3], t[10:13]], 'chunk_positions': [values[:3], values[10:13]],
+    }
+    return metrics, series, [{'model': 2.0}, {'model': 3.0}, {'model': 1.5}]
+
+
+def test_report_directory_has_metrics_plots_and_page(tmp_path):
+    metrics, series, timings = example()
+    paths = report.write_report(tmp_path / 'out', metrics, series, timings)
+    out = tmp_path / 'out'
+    loaded = json.loads((out / 'metrics.json').read_text())
+    assert loaded['prediction']['rmse'] is None  # NaN is written as null, strict JSON
+    assert loaded['prediction']['mae'] == 0.1
+    page = (out / 'index.html').read_text()
+    referenced = set(re.findall(r'<img src="([^"]+)"', page))
+    assert referenced == {report.PLOT_JOINTS, report.PLOT_HORIZON, report.PLOT_JOINT_ERRORS,
+                          report.PLOT_LATENCY}
+    for name in referenced:
+        assert (out / name).read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+    assert paths['index'] == out / 'index.html'
+    assert 'PARTIAL' not in page
+    assert not list(out.glob('*.tmp*'))
+
+
+def test_partial_report_says_so(tmp_path):
+    metrics, series, _ = example(interrupted=True)
+    report.write_report(tmp_path, metrics, series, [])
+    assert 'PARTIAL REPORT' in (tmp_path / 'index.html').read_text()
+    assert (tmp_path / report.PLOT_LATENCY).exists()
