@@ -28,6 +28,7 @@ setup(
         'safetensors>=0.4',
         'sentencepiece>=0.1.99',
         'opencv-python-headless>=4.8',
+        'pillow>=9',
         'pyyaml>=6',
         'rosbags>=0.10',
         'matplotlib>=3.7',
@@ -40,7 +41,7 @@ setup(
             'openpi-client>=0.1',
         ],
         'jax': [
-            'orbax-checkpoint>=0.5',
+            'tensorstore>=0.1.60',
         ],
     },
     zip_safe=True,

@@ -289,18 +289,16 @@ class ObservationCache:
         reasons: List[str] = []
         images: Dict[str, np.ndarray] = {}
         stamps_ns: Dict[str, int] = {}
-        problems = {camera: self._camera_problem(camera, frames.get(camera), now_ns)
-                    for camera in self.camera_names}
-        converted = {camera: self._rgb(camera, frames[camera])
-                     for camera, problem in problems.items() if problem is None}
         for camera in self.camera_names:
-            frame, problem = frames.get(camera), problems[camera]
+            frame = frames.get(camera)
+            problem = self._camera_problem(camera, frame, now_ns)
             if problem is None:
-                if converted[camera].error is None:
-                    images[camera] = converted[camera].rgb
+                converted = self._rgb(camera, frame)  # each frame at most once
+                if converted.error is None:
+                    images[camera] = converted.rgb
                     stamps_ns[camera] = frame.stamp_ns
                 else:
-                    problem = f'camera {camera!r}: malformed image: {converted[camera].error}'
+                    problem = f'camera {camera!r}: malformed image: {converted.error}'
             if problem is not None and camera not in self.optional_cameras:
                 reasons.append(problem)
         skew = self._skew_problem(stamps_ns)

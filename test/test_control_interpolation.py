@@ -15,11 +15,10 @@
 """Interpolation between chunk rows: exactness and continuity."""
 
 import numpy as np
-import pytest
-
 from pi05_ros.control.interpolation import (
     evaluate_derivative, evaluate_segment, fit_rows, knot_velocities, quintic_coefficients,
     smoothstep)
+import pytest
 
 DT = 0.02
 

@@ -15,9 +15,8 @@
 """Joint limits: validation, URDF parsing, clamping."""
 
 import numpy as np
-import pytest
-
 from pi05_ros.control.limits import JointLimits
+import pytest
 
 URDF = """<?xml version="1.0"?>
 <robot name="arm">
@@ -82,15 +81,15 @@ def test_from_urdf_rejects_bad_xml_and_revolute_without_limit():
 
 
 @pytest.mark.parametrize('field, kwargs', [
-    ('lower/upper', dict(lower=[1.0, 0.0], upper=[0.0, 1.0])),
-    ('max_velocity', dict(max_velocity=[1.0, 0.0])),
-    ('max_velocity', dict(max_velocity=[1.0, np.inf])),
-    ('max_acceleration', dict(max_acceleration=[-1.0, 1.0])),
-    ('max_jerk', dict(max_jerk=[0.0, 1.0])),
-    ('lower', dict(lower=[0.0, 0.0, 0.0])),
+    ('lower/upper', {'lower': [1.0, 0.0], 'upper': [0.0, 1.0]}),
+    ('max_velocity', {'max_velocity': [1.0, 0.0]}),
+    ('max_velocity', {'max_velocity': [1.0, np.inf]}),
+    ('max_acceleration', {'max_acceleration': [-1.0, 1.0]}),
+    ('max_jerk', {'max_jerk': [0.0, 1.0]}),
+    ('lower', {'lower': [0.0, 0.0, 0.0]}),
 ])
 def test_invalid_limits_name_the_field(field, kwargs):
-    values = dict(lower=-1.0, upper=1.0, max_velocity=1.0, max_acceleration=2.0)
+    values = {'lower': -1.0, 'upper': 1.0, 'max_velocity': 1.0, 'max_acceleration': 2.0}
     values.update(kwargs)
     with pytest.raises(ValueError, match=field.split('/')[0]):
         JointLimits(('a', 'b'), **values)

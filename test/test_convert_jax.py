@@ -17,6 +17,7 @@
 import json
 from pathlib import Path
 import shutil
+import sys
 
 from pi05_ros.model import convert_jax
 from pi05_ros.policy.convert import main
@@ -214,3 +215,10 @@ def test_other_orbax_layouts_convert_to_the_same_tensors(golden_dir, tensorstore
     del golden[convert_jax.EXPERT_LM_HEAD_KEY]
     assert sorted(converted) == sorted(golden)
     assert all(torch.equal(converted[k], golden[k]) for k in golden)
+
+
+def test_missing_tensorstore_names_the_extra_to_install(golden_dir, tmp_path, capsys,
+                                                        monkeypatch):
+    monkeypatch.setitem(sys.modules, 'tensorstore', None)
+    assert main([str(golden_dir / CASES[0][0]), str(tmp_path / 'out')]) == 2
+    assert "pip install 'pi05_ros[jax]'" in capsys.readouterr().err

@@ -15,12 +15,11 @@
 """Safety: whole-chunk refusal, watchdogs, bad input."""
 
 import numpy as np
-import pytest
-
 from pi05_ros.control.chunk import ActionChunk
 from pi05_ros.control.executor import ExecutorConfig, TrajectoryExecutor
 from pi05_ros.control.limits import JointLimits
 from pi05_ros.control.metrics import CommandLog
+import pytest
 
 MS = 1_000_000
 ROW = 20 * MS

@@ -15,12 +15,11 @@
 """Chunk scheduling: latency compensation, splicing, exhaustion, pending rows, the JTC path."""
 
 import numpy as np
-import pytest
-
 from pi05_ros.control.chunk import ActionChunk
 from pi05_ros.control.executor import ExecutorConfig, TrajectoryExecutor
 from pi05_ros.control.limits import JointLimits
 from pi05_ros.control.metrics import CommandLog
+import pytest
 
 MS = 1_000_000
 ROW = 20 * MS
@@ -182,3 +181,26 @@ def test_reordered_joint_names_are_accepted():
     assert decision.accepted
     np.testing.assert_allclose(executor.pending_rows(100 * MS).positions[0],
                                [rows[5, 1], rows[5, 2], rows[5, 0]])
+
+
+@pytest.mark.parametrize('interpolation', ['linear', 'cubic', 'quintic'])
+def test_splice_jerk_stays_within_the_stated_bound(interpolation):
+    """Constant-velocity chunks have no jerk of their own: all jerk comes from the splices.
+
+    Bound (splice.py): |jerk| <= 10.4 * headroom * a_max / blend_window_s during a blend.
+    """
+    log = CommandLog()
+    config = ExecutorConfig(state_timeout_s=None, interpolation=interpolation)
+    executor = ready_executor(config, log)
+    assert executor.submit(ramp_chunk(0, 0.0, speed=0.3, horizon=100), 100 * MS).accepted
+    run(executor, 100 * MS, 550 * MS)
+    assert executor.submit(ramp_chunk(400 * MS, 0.17, speed=-0.2, horizon=100),
+                           550 * MS).accepted
+    run(executor, 550 * MS, 1900 * MS)
+    times, positions = log.arrays()
+    velocity = np.diff(positions[:, 0]) / 0.002
+    jerk = np.diff(velocity, n=2) / 0.002 ** 2
+    bound = 10.4 * config.blend_headroom * 10.0 / config.blend_window_s
+    assert np.abs(jerk).max() <= bound
+    assert np.abs(jerk).max() > 0.05 * bound  # the splices did need some jerk
+    assert np.abs(np.diff(velocity)).max() / 0.002 <= config.blend_headroom * 10.0 * 1.01

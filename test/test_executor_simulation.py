@@ -20,22 +20,21 @@ a real policy are), and the executor ticks at 500 Hz. The same chunk stream also
 baseline (snap to each new chunk on arrival); both streams are measured the same way.
 
 Seam jerk bound (quintic interpolation; derivation in pi05_ros/control/splice.py): while a splice
-blends over T >= T_min with weight w, jerk = mix of the chunks' jerk + 3 w'' D' + 3 w' D'' + w''' D
-<= J_ref + 10.4 h a_max / T_min + 11.3 A_ref / T_min, where J_ref and A_ref are the largest jerk and
-acceleration of the chunks' own interpolants and h the blend headroom.
+blends over T >= T_min with weight w, jerk = (mix of the chunks' jerk) + 3 w'' D' + 3 w' D''
++ w''' D <= J_ref + 10.4 h a_max / T_min + 11.3 A_ref / T_min, where J_ref and A_ref are the
+largest jerk and acceleration of the chunks' own interpolants and h the blend headroom.
 """
 
 from typing import Dict, Tuple
 
 import numpy as np
-import pytest
-
 from pi05_ros.control.baseline import SnapFollower
 from pi05_ros.control.chunk import ActionChunk
 from pi05_ros.control.executor import ExecutorConfig, TrajectoryExecutor
 from pi05_ros.control.limits import JointLimits
 from pi05_ros.control.metrics import CommandLog, derivatives, log_metrics, stream_metrics
 from pi05_ros.control.trajectory import ChunkTrajectory
+import pytest
 
 MS = 1_000_000
 TICK_NS = 2 * MS
@@ -133,7 +132,8 @@ def test_quintic_seam_jerk_and_velocity_change_stay_within_bound():
     blends = [reason for _, _, ok, reason in log.decisions if ok]
     assert blends  # decisions were logged
     print(f'\nseam jerk {smooth["seam_max_jerk"]:.1f} <= bound {jerk_bound:.1f} '
-          f'(chunks: J_ref {ref_jerk:.1f}, A_ref {ref_acc:.2f}); naive {naive["seam_max_jerk"]:.0f}')
+          f'(chunks: J_ref {ref_jerk:.1f}, A_ref {ref_acc:.2f}); '
+          f'naive {naive["seam_max_jerk"]:.0f}')
     assert smooth['seam_max_jerk'] <= jerk_bound
     assert smooth['seam_max_velocity_change'] <= velocity_change_bound
     assert naive['seam_max_velocity_change'] > 10 * velocity_change_bound

@@ -20,7 +20,7 @@ from types import SimpleNamespace
 import cv2
 import numpy as np
 from pi05_ros.messages import (
-    compressed_image_to_rgb, image_to_rgb, ImageConversionError, message_to_rgb,
+    compressed_image_to_rgb, image_to_rgb, ImageConversionError, images, message_to_rgb,
     rgb_to_compressed_fields, rgb_to_image_fields, SUPPORTED_ENCODINGS)
 import pytest
 from rosbags.typesys import get_typestore, Stores
@@ -274,6 +274,15 @@ def test_jpeg_decodes_close_to_the_original(fmt):
 def test_png_decodes_exactly(fmt):
     rgb = known_rgb()
     np.testing.assert_array_equal(compressed_image_to_rgb(compressed(rgb, '.png', fmt)), rgb)
+
+
+@pytest.mark.parametrize('ext', ['.png', '.jpg'])
+def test_decoding_without_opencv_rgb_flag_gives_the_same_pixels(monkeypatch, ext):
+    """Older OpenCV (no IMREAD_COLOR_RGB) decodes to BGR and swaps; pixels must not change."""
+    msg = compressed(smooth_rgb(), ext, '')
+    direct = compressed_image_to_rgb(msg)
+    monkeypatch.setattr(images, 'IMREAD_COLOR_RGB', None)
+    np.testing.assert_array_equal(compressed_image_to_rgb(msg), direct)
 
 
 def test_grey_png_becomes_rgb():

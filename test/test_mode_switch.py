@@ -17,8 +17,6 @@
 from typing import List, Optional, Sequence
 
 import numpy as np
-import pytest
-
 from pi05_ros.control.chunk import ActionChunk
 from pi05_ros.control.executor import ExecutorConfig, TrajectoryExecutor
 from pi05_ros.control.limits import JointLimits
@@ -26,6 +24,7 @@ from pi05_ros.control.mode_switch import (
     ChunkArrival, InterventionSample, Mode, ModeRequest, ModeSwitch, ModeSwitchConfig, ModeTick,
     ModeTimeline, replay_mode_timeline, TeleopSample, Tick)
 from pi05_ros.control.teleop import joint_vector
+import pytest
 
 MS = 1_000_000
 NAMES = ('shoulder', 'elbow', 'wrist')
@@ -196,9 +195,9 @@ def test_policy_to_teleop_waits_in_hold_until_the_leader_is_brought_close():
     tick = rig.run(2000, command + np.array([0.05, 0.0, 0.0]))
     assert (tick.mode, tick.source) == (Mode.TELEOP, 'teleop')
     np.testing.assert_allclose(tick.positions, command + np.array([0.05, 0.0, 0.0]), atol=1e-9)
-    waiting = [t for t in rig.ticks if t.mode == Mode.HOLD and t.stamp_ns > rig.ticks[-300].stamp_ns
-               and 'waiting for the leader' in t.reason]
-    assert all(np.allclose(t.positions, held) for t in waiting)
+    waiting = [t for t in rig.ticks if 'waiting for the leader' in t.reason]
+    braked = [t for t in waiting if t.stamp_ns > waiting[0].stamp_ns + 500 * MS]
+    assert braked and all(np.allclose(t.positions, held) for t in braked)
     assert_within_limits(rig.ticks)
     modes = [(c.from_mode, c.to_mode) for c in list(rig.switch.changes)]
     assert modes[-2:] == [(Mode.POLICY, Mode.HOLD), (Mode.HOLD, Mode.TELEOP)]
@@ -351,7 +350,10 @@ def test_replaying_recorded_events_reproduces_the_mode_timeline():
 
     def feed(event):
         recorded.append(event)
-        result = live.handle(event)
+        try:
+            result = live.handle(event)
+        except ValueError:  # the node logs and skips bad messages
+            return
         if isinstance(result, ModeTick):
             timeline.record_tick(result)
 
@@ -369,6 +371,8 @@ def test_replaying_recorded_events_reproduces_the_mode_timeline():
             feed(InterventionSample(now - 1 * MS, action == 'intervene'))
         elif action is not None:
             feed(ModeRequest(now - 1 * MS, action))
+        if step == 50:
+            feed(TeleopSample(now - 1 * MS, NAMES[:2], tuple(leader[:2])))
         if step in (100, 210, 310):
             command = live.command
             feed(ChunkArrival(now - MS // 2, ActionChunk(
@@ -382,4 +386,5 @@ def test_replaying_recorded_events_reproduces_the_mode_timeline():
     replayed = replay_mode_timeline(shuffled, make_switch)
     assert replayed.changes == timeline.changes
     assert replayed.segments == timeline.segments
+    assert len(replayed.refused) == 1 and 'wrist' in replayed.refused[0]
     assert timeline.source_segments('policy')

@@ -35,7 +35,18 @@ import torch
 
 image_tools = pytest.importorskip('openpi_client.image_tools')
 
-CAMERA_SHAPES = {'cam_high': (480, 640), 'cam_left_wrist': (240, 320), 'cam_right_wrist': (300, 200)}
+CAMERA_SHAPES = {'cam_high': (480, 640), 'cam_left_wrist': (240, 320),
+                 'cam_right_wrist': (300, 200)}
+
+
+@pytest.fixture(scope='module', autouse=True)
+def one_torch_thread():
+    """One intra-op thread: a shared CI machine oversubscribed by torch's spinning threads is
+    several times slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def golden_model(case_dir):

@@ -15,6 +15,7 @@
 """Bag reading/writing: both storage formats, topic errors, corrupted and truncated bags."""
 
 from pathlib import Path
+import sqlite3
 
 import numpy as np
 from pi05_ros.replay import ros_types
@@ -145,3 +146,14 @@ def test_writer_refuses_an_existing_path_and_unknown_storage(tmp_path):
         BagWriter(tmp_path)
     with pytest.raises(ValueError, match='storage'):
         BagWriter(tmp_path / 'new', storage='rosbag1')
+
+
+def test_sqlite3_bag_without_message_definitions_reads_like_humble(tmp_path):
+    bag = joint_state_bag(tmp_path / 'bag', 'sqlite3', count=3)
+    db = sqlite3.connect(storage_file(bag))
+    db.execute('DELETE FROM message_definitions')  # Humble's sqlite3 plugin stores none
+    db.commit()
+    db.close()
+    with BagReader(bag) as reader:
+        positions = [m.msg.position[0] for m in reader.messages(['/joint_states'])]
+    assert positions == [0.0, 1.0, 2.0]

@@ -68,3 +68,23 @@ def test_broken_bag_is_one_clear_line_not_a_traceback(tmp_path, capsys):
 def test_bad_camera_argument_names_the_option(capsys):
     with pytest.raises(ValueError, match='--camera'):
         cli.parse_cameras(['cam_high'])
+
+
+def test_ctrl_c_writes_a_partial_report_and_exits_130(tmp_path, monkeypatch, capsys):
+    replay = cli.run_replay
+
+    def replay_interrupted_after_two_chunks(*args, **kwargs):
+        def press_ctrl_c(replayer):
+            if len(replayer.record.chunks) == 2:
+                raise KeyboardInterrupt
+        return replay(*args, on_inference=press_ctrl_c, **kwargs)
+
+    monkeypatch.setattr(cli, 'run_replay', replay_interrupted_after_two_chunks)
+    out = tmp_path / 'report'
+    code = cli.main(['--demo', '--demo-frames', '10', '-o', str(out), '--no-progress'])
+    assert code == cli.EXIT_INTERRUPTED
+    assert 'partial report' in capsys.readouterr().err
+    metrics = json.loads((out / 'metrics.json').read_text())
+    assert metrics['run']['interrupted'] is True
+    assert metrics['prediction']['num_chunks'] == 2
+    assert 'PARTIAL REPORT' in (out / 'index.html').read_text()

@@ -18,6 +18,7 @@ import copy
 import json
 
 import numpy as np
+from pi05_ros.control.mode_switch import ModeRequest
 from pi05_ros.messages import joint_trajectory_to_chunk
 from pi05_ros.policy.demo_assets import make_demo_checkpoint
 from pi05_ros.policy.profiles import load_profile
@@ -26,7 +27,8 @@ from pi05_ros.replay import ros_types
 from pi05_ros.replay.bag_io import BagReader, BagWriter, MissingTopicError
 from pi05_ros.replay.demo_bag import demo_trajectory, DemoBagSpec, write_demo_bag
 from pi05_ros.replay.evaluate import (
-    OUTPUT_CHUNK_TOPIC, OUTPUT_COMMAND_TOPIC, ReplayInputError, ReplayOptions, run_replay)
+    check_bag, OUTPUT_CHUNK_TOPIC, OUTPUT_COMMAND_TOPIC, ReplayInputError, ReplayOptions,
+    run_replay)
 from pi05_ros.replay.report import write_report
 import pytest
 import torch
@@ -178,11 +180,13 @@ def test_unsupported_image_encoding_names_file_and_topic(tmp_path, profile, poli
                 encoding = 'bayer_rggb8' if camera.name == 'cam_left_wrist' else 'mono8'
                 writer.write(camera.topic, t, ros_types.image(
                     np.zeros((48, 64), np.uint8), t, encoding=encoding))
-    with pytest.raises(ReplayInputError) as err:
-        run_replay(bag, profile, policy, options(truth_topic=None))
-    assert str(bag) in str(err.value)
-    assert '/cam_left_wrist/image_raw' in str(err.value)
-    assert 'bayer_rggb8' in str(err.value)
+    for attempt in (lambda: check_bag(bag, profile, options(truth_topic=None)),  # before load
+                    lambda: run_replay(bag, profile, policy, options(truth_topic=None))):
+        with pytest.raises(ReplayInputError) as err:
+            attempt()
+        assert str(bag) in str(err.value)
+        assert '/cam_left_wrist/image_raw' in str(err.value)
+        assert 'bayer_rggb8' in str(err.value)
 
 
 def test_output_bag_holds_predicted_chunks_and_executed_commands(bags, profile, policy,
@@ -197,3 +201,38 @@ def test_output_bag_holds_predicted_chunks_and_executed_commands(bags, profile, 
     assert len(chunks) == len(result.record.chunks)
     np.testing.assert_allclose(chunks[-1].positions, result.record.chunks[-1].positions)
     assert commands == result.metrics['executed']['num_commands']
+
+
+def mode_bag(path, profile, recorded_modes):
+    """Demo bag plus a leader stream, operator requests and the live node's mode topic."""
+    spec = spec_for(profile)
+    names = profile.joint_names
+    leader = demo_trajectory(np.array([-spec.tracking_lag_s]), len(names))[0]
+    extra = []
+    for i in range(60):  # leader at rest where the arm starts, 50 Hz
+        t = spec.start_ns + i * 20_000_000
+        extra.append((t, '/leader/joint_states', ros_types.joint_state(names, leader, t)))
+    for t_s, request in ((0.2, 'teleop'), (0.6, 'engage_policy'), (1.0, 'hold')):
+        t = spec.start_ns + int(t_s * 1e9)
+        extra.append((t + 1, '/pi05_executor/mode_request',
+                      ros_types.string(ModeRequest(t, request).to_text())))
+    for t_s, mode in recorded_modes:
+        extra.append((spec.start_ns + int(t_s * 1e9) + 2, '/pi05_executor/mode',
+                      ros_types.string(mode)))
+    return write_demo_bag(path, spec, extra=sorted(extra, key=lambda e: e[0]))
+
+
+def test_switch_events_in_the_bag_reproduce_the_mode_timeline(tmp_path, profile, policy):
+    recorded = ((0.0, 'HOLD'), (0.2, 'TELEOP'), (0.6, 'POLICY'), (1.0, 'HOLD'))
+    bag = mode_bag(tmp_path / 'modes', profile, recorded)
+    opts = options(mode_topics={'teleop': '/leader/joint_states'})
+    first = run_replay(bag, profile, policy, opts).metrics['modes']
+    assert first['replayed_modes'] == ['HOLD', 'TELEOP', 'POLICY', 'HOLD']
+    assert first['matches_recorded'] is True
+    assert [c['time_s'] for c in first['changes']] == pytest.approx([0.2, 0.6, 1.0], abs=0.011)
+    assert {s['source'] for s in first['segments']} >= {'teleop', 'hold'}
+    second = run_replay(bag, profile, policy, opts).metrics['modes']
+    assert second == first
+
+    wrong = mode_bag(tmp_path / 'wrong', profile, ((0.0, 'HOLD'), (0.2, 'TELEOP'), (1.0, 'HOLD')))
+    assert run_replay(wrong, profile, policy, opts).metrics['modes']['matches_recorded'] is False

@@ -28,6 +28,7 @@ Time is integer nanoseconds passed in by the caller; nothing here reads a clock.
 """
 
 from dataclasses import dataclass
+import math
 from typing import Dict, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -364,7 +365,7 @@ class TrajectoryExecutor:
         self._watchdog(now_ns)
         reference = self._settled_reference(now_ns)
         positions, velocities = reference.evaluate(now_ns)
-        if not (np.isfinite(positions).all() and np.isfinite(velocities).all()):
+        if not math.isfinite(float(positions.sum()) + float(velocities.sum())):  # any NaN/inf
             self._hold(now_ns, 'fault_non_finite')
             positions, velocities = self._reference.evaluate(now_ns)
         limits = self.limits
@@ -378,7 +379,10 @@ class TrajectoryExecutor:
                 step = np.minimum(np.maximum(step, -max_step), max_step)
                 positions = last.positions + step
                 velocities = step / dt_s
-        positions = np.minimum(np.maximum(positions, limits.lower), limits.upper)
+        inside = np.minimum(np.maximum(positions, limits.lower), limits.upper)
+        if (inside != positions).any():  # pinned at a position limit: not moving there
+            velocities = np.where(inside != positions, 0.0, velocities)
+            positions = inside
         velocities = np.minimum(np.maximum(velocities, -limits.max_velocity),
                                 limits.max_velocity)
         if self._active is not None:

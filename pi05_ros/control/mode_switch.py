@@ -44,6 +44,7 @@ ramps in from there with the first chunk computed after the switch.
 import collections
 from dataclasses import dataclass, field
 import enum
+import math
 from typing import Callable, Deque, Iterable, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -227,6 +228,7 @@ class ModeTimeline:
 
     changes: List[ModeChange] = field(default_factory=list)
     segments: List[Segment] = field(default_factory=list)
+    refused: List[str] = field(default_factory=list)  # input events refused as bad (ValueError)
 
     def record_change(self, change: ModeChange) -> None:
         self.changes.append(change)
@@ -329,6 +331,8 @@ class ModeSwitch:
         silent = self._intervention_silence(now_ns)
         if silent:
             return RequestResult(False, f'policy not engaged: {silent}')
+        if self._mode == Mode.POLICY:
+            return RequestResult(True, 'policy already engaged')
         self._requested = Mode.POLICY
         self._update(now_ns, 'engage_policy request')
         if self._intervening:
@@ -354,7 +358,7 @@ class ModeSwitch:
         return RequestResult(True, 'holding the current command')
 
     def intervention(self, asserted: bool, now_ns: int) -> None:
-        """One message of the intervention Bool stream (True: the human takes priority)."""
+        """Take one message of the intervention Bool stream (True: the human has priority)."""
         now_ns = int(now_ns)
         changed = bool(asserted) != self._intervening
         self._intervening = bool(asserted)
@@ -431,10 +435,10 @@ class ModeSwitch:
         if guard_note:
             source, reason = ('hold', guard_note) if guard_note.startswith('non-finite') else (
                 source, f'{reason}; {guard_note}')
-        if guard_note or velocities is None:
+        if guard_note or velocities is None or not _all_finite(velocities):
             velocities = (command - previous) / dt_s if dt_s > 0 else np.zeros_like(command)
-        velocities = np.clip(np.nan_to_num(velocities, nan=0.0, posinf=0.0, neginf=0.0),
-                             -self.limits.max_velocity, self.limits.max_velocity)
+        limit = self.limits.max_velocity
+        velocities = np.minimum(np.maximum(velocities, -limit), limit)
         self._command, self._velocities, self._source = command, velocities, source
         return ModeTick(now_ns, command.copy(), velocities.copy(), self._mode, source, reason)
 
@@ -565,11 +569,11 @@ class ModeSwitch:
     def _guard(self, previous: np.ndarray, proposal: np.ndarray,
                dt_s: float) -> Tuple[np.ndarray, str]:
         """Make a proposal safe: finite, within the velocity and position limits."""
-        if proposal.shape != previous.shape or not np.isfinite(proposal).all():
+        if proposal.shape != previous.shape or not _all_finite(proposal):
             self.counters['non_finite_held'] += 1
             return previous.copy(), 'non-finite command held'
         limited = self.limits.clamp_positions(self.limits.clamp_step(previous, proposal, dt_s))
-        if not np.allclose(limited, proposal, rtol=0.0, atol=1e-12):
+        if float(np.max(np.abs(limited - proposal))) > 1e-12:
             self.counters['guard_clamped'] += 1
             return limited, 'clamped to the velocity/position limits'
         return limited, ''
@@ -581,9 +585,10 @@ def ramp_step(positions: np.ndarray, velocities: np.ndarray, target: np.ndarray,
     """One period of a velocity- and acceleration-limited approach to ``target`` (all (J,)).
 
     The velocity aims at the fastest speed from which the joint can still stop at the target
-    in discrete steps (``v dt / 2 + v^2 / 2a <= |e|``), never above ``max_velocity`` nor the speed that reaches the target in
-    this period, and changes by at most ``max_acceleration * dt`` per period. Returns the new
-    (positions, velocities). With ``dt_s == 0`` nothing moves.
+    in discrete steps (``v dt / 2 + v^2 / 2a <= |e|``), never above ``max_velocity`` nor the
+    speed that reaches the target in this period, and changes by at most
+    ``max_acceleration * dt`` per period. Returns the new (positions, velocities). With
+    ``dt_s == 0`` nothing moves.
     """
     if dt_s <= 0.0:
         return positions.copy(), velocities.copy()
@@ -610,6 +615,11 @@ def brake_step(positions: np.ndarray, velocities: np.ndarray, dt_s: float,
     return positions + new_velocities * dt_s, new_velocities
 
 
+def _all_finite(values: np.ndarray) -> bool:
+    """Whether every entry is finite (one reduction: NaN and inf survive a sum)."""
+    return math.isfinite(float(np.sum(values)))
+
+
 def _header(event: Union[TeleopSample, JointStateSample]) -> int:
     return event.stamp_ns if event.header_stamp_ns is None else event.header_stamp_ns
 
@@ -632,13 +642,19 @@ def replay_mode_timeline(events: Iterable[ModeEvent],
 
     Events are applied in stamp order (ties keep their given order, so pass them in the order
     they were recorded). ``make_switch`` builds the switch exactly as the live node did (same
-    limits, executor configuration, initial positions and config).
+    limits, executor configuration, initial positions and config). An input the node would
+    have refused (a ValueError, e.g. a JointState missing a joint) is skipped and listed in
+    ``refused``, as the node logs and skips it.
     """
     switch = make_switch()
     timeline = ModeTimeline()
     switch.change_listeners.append(timeline.record_change)
     for event in sorted(events, key=lambda e: e.stamp_ns):
-        result = switch.handle(event)
-        if isinstance(result, ModeTick):
-            timeline.record_tick(result)
+        if isinstance(event, Tick):
+            timeline.record_tick(switch.tick(event.stamp_ns))
+            continue
+        try:
+            switch.handle(event)
+        except ValueError as error:
+            timeline.refused.append(f'{event.stamp_ns}: {error}')
     return timeline

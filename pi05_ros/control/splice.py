@@ -66,10 +66,15 @@ def blend_duration_ns(old: Reference, new: Reference, start_ns: int, limits: Joi
     """The blend length (ns) for splicing ``new`` into ``old`` from ``start_ns``.
 
     Tries windows from min_window_s upwards (x1.25) and takes the first one that is long enough
-    for the gap measured over that window; max_window_s when none is.
+    for the gap measured over that window. Windows end no later than the old reference's plan
+    (its chunk's last row; beyond it the old side only brakes) and no later than max_window_s;
+    when none is long enough the longest allowed one is used.
     """
     if max_window_s <= 0.0:
         return 0
+    planned_until = old.planned_until_ns()
+    if planned_until is not None:
+        max_window_s = min(max_window_s, max((planned_until - start_ns) * NS, min_window_s))
     window = max(min_window_s, 1e-3)
     while window < max_window_s:
         if required_window_s(old, new, start_ns, window, limits, headroom) <= window:

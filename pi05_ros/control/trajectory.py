@@ -40,6 +40,10 @@ class Reference:
         """True when the reference is constant from t_ns on."""
         raise NotImplementedError
 
+    def planned_until_ns(self) -> Optional[int]:
+        """Until when it follows a plan (a chunk's last row); None for a hold (forever)."""
+        return None
+
 
 class BrakingHold(Reference):
     """Hold a command: decelerate from (position, velocity) at the acceleration limit, then stay.
@@ -54,7 +58,7 @@ class BrakingHold(Reference):
         self._v0 = np.asarray(velocities, dtype=np.float64).copy()
         acceleration = np.asarray(max_acceleration, dtype=np.float64)
         self._stop_s = np.abs(self._v0) / acceleration  # 0 where the limit is inf
-        self._decel = np.where(self._stop_s > 0.0, -np.sign(self._v0) * acceleration, 0.0)
+        self._decel = -np.sign(self._v0) * np.where(self._stop_s > 0.0, acceleration, 0.0)
         self._lower = lower
         self._upper = upper
         stop_positions = self._p0 + 0.5 * self._v0 * self._stop_s
@@ -117,6 +121,9 @@ class ChunkTrajectory(Reference):
     def at_rest_after(self, t_ns: int) -> bool:
         return t_ns >= self.rest_ns
 
+    def planned_until_ns(self) -> Optional[int]:
+        return self.end_ns
+
 
 class Blend(Reference):
     """old -> new over [start, start + duration] with the minimum-jerk weight w(t).
@@ -149,6 +156,9 @@ class Blend(Reference):
 
     def at_rest_after(self, t_ns: int) -> bool:
         return t_ns >= self.end_ns and self.new.at_rest_after(t_ns)
+
+    def planned_until_ns(self) -> Optional[int]:
+        return self.new.planned_until_ns()
 
     def settled(self, t_ns: int) -> Optional[Reference]:
         """The new reference once the blend is over (None while blending)."""

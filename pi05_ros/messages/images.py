@@ -87,6 +87,9 @@ RAW_ENCODINGS: Dict[str, RawEncoding] = {
 
 SUPPORTED_ENCODINGS = tuple(RAW_ENCODINGS)
 SUPPORTED_COMPRESSED_FORMATS = ('jpeg', 'jpg', 'png')
+# OpenCV >= 4.10 decodes straight to RGB (same pixels, ~8% faster than BGR + cvtColor);
+# older OpenCV (Ubuntu's python3-opencv on Humble / Jazzy) takes the cvtColor path.
+IMREAD_COLOR_RGB: Optional[int] = getattr(cv2, 'IMREAD_COLOR_RGB', None)
 
 
 def _byte_view(data: Any, kind: str) -> np.ndarray:
@@ -188,12 +191,20 @@ def compressed_image_to_rgb(msg: Any) -> np.ndarray:
     if buffer.size == 0:
         raise ImageConversionError(
             f'CompressedImage.data: empty (format {msg.format!r})')
-    bgr = cv2.imdecode(buffer, cv2.IMREAD_COLOR)  # (H, W, 3) BGR uint8 or None
-    if bgr is None:
+    rgb = _decode_rgb(buffer)
+    if rgb is None:
         raise ImageConversionError(
             f'CompressedImage.data: {buffer.size} bytes do not decode as '
             f'{fmt.upper() if fmt else "JPEG or PNG"} (format {msg.format!r})')
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    return rgb
+
+
+def _decode_rgb(buffer: np.ndarray) -> Optional[np.ndarray]:
+    """Decode an encoded image file to (H, W, 3) RGB uint8, or None when it does not decode."""
+    if IMREAD_COLOR_RGB is not None:
+        return cv2.imdecode(buffer, IMREAD_COLOR_RGB)
+    bgr = cv2.imdecode(buffer, cv2.IMREAD_COLOR)  # (H, W, 3) BGR uint8 or None
+    return None if bgr is None else cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
 def is_compressed_image(msg: Any) -> bool:

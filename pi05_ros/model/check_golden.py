@@ -121,8 +121,8 @@ def pytorch_outputs(model: PI05Model, case: GoldenCase) -> Dict[str, torch.Tenso
            'time_sincos_train': model.time_embedding(io['in.time']),
            'adarms_cond_train': model.adarms_condition(io['in.time'])}
     cache = model.fill_prefix_cache(prefix_embs, prefix_pad)
-    out['prefix_kv_cache_keys'] = torch.stack([k for k, _ in cache.kv])
-    out['prefix_kv_cache_values'] = torch.stack([v for _, v in cache.kv])
+    out['prefix_kv_cache_keys'] = torch.stack([k for k, _ in cache.prefix_kv()])
+    out['prefix_kv_cache_values'] = torch.stack([v for _, v in cache.prefix_kv()])
     steps = list(model.denoise_trajectory(cache, noise))
     out.update(actions=steps[-1].x_next,
                denoise_timesteps=torch.stack([s.time for s in steps]),

@@ -132,7 +132,7 @@ class PI05Config:
 
     def __post_init__(self) -> None:
         vlm, expert = self.vlm, self.action_expert
-        for name in ('num_heads', 'num_kv_heads', 'head_dim'):
+        for name in ('depth', 'num_heads', 'num_kv_heads', 'head_dim'):
             if getattr(vlm, name) != getattr(expert, name):
                 raise ConfigError(f'joint attention needs vlm.{name} == action_expert.{name}, '
                                   f'got {getattr(vlm, name)} and {getattr(expert, name)}')
@@ -166,6 +166,21 @@ class PI05Config:
                                    intermediate_size=4304, num_attention_heads=16),
             'vocab_size': 257152, 'action_dim': 32, 'action_horizon': 50, 'max_token_len': 200,
             'num_steps': 10,
+        }
+        base.update(overrides)
+        return cls(**base)
+
+    @classmethod
+    def tiny(cls, **overrides: Any) -> 'PI05Config':
+        """A small, fast geometry (openpi's 'dummy' Gemma, 2 layers) for demos and tests."""
+        gemma = {'width': 64, 'depth': 2, 'mlp_dim': 128, 'num_heads': 8, 'num_kv_heads': 1,
+                 'head_dim': 16}
+        base = {
+            'vlm': GemmaConfig(**gemma),
+            'action_expert': GemmaConfig(**gemma, use_adarms=True, adarms_cond_dim=64),
+            'vision': VisionConfig(hidden_size=32, num_hidden_layers=1, intermediate_size=64,
+                                   num_attention_heads=4),
+            'vocab_size': 1024, 'max_token_len': 48,
         }
         base.update(overrides)
         return cls(**base)

@@ -100,7 +100,7 @@ def _is_orbax_dir(path: Path) -> bool:
 def _import_tensorstore() -> Any:
     try:
         import tensorstore
-    except ImportError as err:  # pragma: no cover - depends on the environment
+    except ImportError as err:
         raise ImportError(
             "reading openpi JAX checkpoints needs the 'tensorstore' package: "
             "pip install 'pi05_ros[jax]' (or: pip install tensorstore)") from err

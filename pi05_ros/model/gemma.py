@@ -205,15 +205,41 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask_bias: torc
     return out.view(b, hq, lq, hd).transpose(1, 2).reshape(b, lq, hq * hd)
 
 
+class KVBuffer:
+    """Static per-layer key/value storage [B, kv_heads, capacity, head_dim] (RoPE applied).
+
+    The prefix writes [0, P) once; every denoising step overwrites [P, P + H) with the action
+    tokens' keys/values, so no step allocates or copies the prefix cache.
+    """
+
+    def __init__(self, keys: torch.Tensor, values: torch.Tensor) -> None:
+        self.keys = keys
+        self.values = values
+
+    @classmethod
+    def empty(cls, like: torch.Tensor, batch: int, capacity: int) -> 'KVBuffer':
+        """Buffers for `capacity` tokens shaped like `like` [B, kv_heads, L, hd]."""
+        shape = (batch, like.shape[1], capacity, like.shape[3])
+        return cls(like.new_empty(shape), like.new_empty(shape))
+
+    def write(self, start: int, k: torch.Tensor, v: torch.Tensor) -> KV:
+        """Store k, v [B, kv_heads, L, hd] at [start, start+L); return keys/values [0, start+L)."""
+        end = start + k.shape[2]
+        self.keys[:, :, start:end].copy_(k)
+        self.values[:, :, start:end].copy_(v)
+        return self.keys[:, :, :end], self.values[:, :, :end]
+
+
 def joint_layer(layers: Sequence[GemmaLayer], xs: Sequence[torch.Tensor],
                 modulations: Sequence[Tuple[Optional[torch.Tensor], Optional[torch.Tensor]]],
-                rope: RoPE, mask_bias: torch.Tensor, past_kv: Optional[KV] = None
-                ) -> Tuple[List[torch.Tensor], KV]:
+                rope: RoPE, mask_bias: torch.Tensor,
+                cache: Optional[Tuple[KVBuffer, int]] = None) -> List[torch.Tensor]:
     """One layer over several towers' token streams attending jointly.
 
     layers[i] processes xs[i] [B, L_i, W_i] with adaRMS modulations[i] = (attn, mlp) or
-    (None, None). rope covers the concatenated new tokens; past_kv (cached, RoPE applied) is
-    prepended to the keys and values. Returns the new streams and this call's (k, v).
+    (None, None). rope covers the concatenated new tokens. With cache = (buffer, start) the new
+    keys/values are written at `start` and the queries attend to everything before them too.
+    Returns the new streams.
     """
     qs, ks, vs, gates = [], [], [], []
     for layer, x, (mod_attn, _) in zip(layers, xs, modulations):
@@ -226,10 +252,9 @@ def joint_layer(layers: Sequence[GemmaLayer], xs: Sequence[torch.Tensor],
     q = apply_rope(_cat(qs), rope)  # [B, Hq, L, hd]
     k = apply_rope(_cat(ks), rope)  # [B, Hk, L, hd]
     v = _cat(vs)
-    new_kv = (k, v)
-    if past_kv is not None:
-        k = torch.cat((past_kv[0], k), dim=2)
-        v = torch.cat((past_kv[1], v), dim=2)
+    if cache is not None:
+        buffer, start = cache
+        k, v = buffer.write(start, k, v)  # [B, Hk, start + L, hd]
     out = attention(q, k, v, mask_bias, layers[0].cfg.head_dim ** -0.5)  # [B, L, Hq*hd]
 
     outputs, start = [], 0
@@ -241,7 +266,14 @@ def joint_layer(layers: Sequence[GemmaLayer], xs: Sequence[torch.Tensor],
         x = gated_residual(x, layer.mlp(h.to(layer.mlp.up_proj.weight.dtype)), gate_mlp)
         outputs.append(x)
         start = end
-    return outputs, new_kv
+    return outputs
+
+
+def prefix_kv_only(layer: GemmaLayer, x: torch.Tensor, rope: RoPE, buffer: KVBuffer) -> None:
+    """The last prefix layer: only its keys/values are ever read, so skip attention and MLP."""
+    h, _ = layer.input_layernorm(x)
+    _, k, v = layer.project_qkv(h)
+    buffer.write(0, apply_rope(k, rope), v)
 
 
 def _cat(parts: List[torch.Tensor]) -> torch.Tensor:

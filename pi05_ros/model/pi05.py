@@ -25,7 +25,8 @@ from typing import Dict, Iterator, List, Mapping, Optional, Tuple
 
 from pi05_ros.model.config import PI05Config
 from pi05_ros.model.gemma import (
-    GemmaModel, joint_layer, KV, MASK_FILL, RoPE, rope_cos_sin, TowerModulation)
+    GemmaModel, joint_layer, KV, KVBuffer, MASK_FILL, prefix_kv_only, RoPE, rope_cos_sin,
+    TowerModulation)
 from pi05_ros.model.siglip import SiglipVisionTransformer
 import torch
 from torch import nn
@@ -50,14 +51,24 @@ class InputError(ValueError):
 
 @dataclasses.dataclass
 class PrefixCache:
-    """The VLM keys/values of the prefix (RoPE applied), one (k, v) per layer.
+    """The VLM keys/values of the prefix (RoPE applied), one static buffer per layer.
 
-    k, v: [B, kv_heads, P, head_dim]; pad_mask [B, P] bool; num_valid [B] int64 tokens.
+    buffers[l] holds [B, kv_heads, P + reserve, head_dim]: the P prefix tokens, then room for
+    the action tokens of each denoising step. pad_mask [B, P] bool; num_valid [B] int64.
     """
 
-    kv: List[KV]
+    buffers: List[KVBuffer]
     pad_mask: torch.Tensor
     num_valid: torch.Tensor
+
+    @property
+    def length(self) -> int:
+        return self.pad_mask.shape[1]
+
+    def prefix_kv(self) -> List[KV]:
+        """Per layer (k, v) [B, kv_heads, P, head_dim] of the prefix tokens."""
+        p = self.length
+        return [(b.keys[:, :, :p], b.values[:, :, :p]) for b in self.buffers]
 
 
 @dataclasses.dataclass
@@ -187,19 +198,27 @@ class PI05Model(nn.Module):
         embs = torch.cat((image_tokens, prompt.to(image_tokens.dtype)), dim=1)
         return embs, torch.cat((image_pad, token_mask), dim=1)
 
-    def fill_prefix_cache(self, prefix_embs: torch.Tensor, prefix_pad: torch.Tensor
-                          ) -> PrefixCache:
-        """Run the prefix through the VLM (bidirectional among valid tokens) -> its KV cache."""
+    def fill_prefix_cache(self, prefix_embs: torch.Tensor, prefix_pad: torch.Tensor,
+                          reserve: Optional[int] = None) -> PrefixCache:
+        """Run the prefix through the VLM (bidirectional among valid tokens) -> its KV cache.
+
+        `reserve` (default action_horizon) extra slots per layer hold the action tokens'
+        keys/values during denoising.
+        """
         vlm = self.vlm
+        b, p = prefix_pad.shape
+        capacity = p + (self.config.action_horizon if reserve is None else reserve)
         bias = make_attention_mask(prefix_pad, torch.zeros_like(prefix_pad))
         positions = torch.cumsum(prefix_pad, dim=1) - 1
         rope = rope_cos_sin(positions, vlm.cfg.head_dim, vlm.cfg.rope_theta, vlm.compute_dtype)
         x = prefix_embs.to(vlm.compute_dtype)
-        kv = []
-        for layer in vlm.layers:
-            (x,), layer_kv = joint_layer([layer], [x], [(None, None)], rope, bias)
-            kv.append(layer_kv)
-        return PrefixCache(kv, prefix_pad, prefix_pad.sum(dim=1))
+        like = torch.empty(b, vlm.cfg.num_kv_heads, 0, vlm.cfg.head_dim, dtype=x.dtype,
+                           device=x.device)
+        buffers = [KVBuffer.empty(like, b, capacity) for _ in vlm.layers]
+        for layer, buffer in zip(vlm.layers[:-1], buffers):
+            (x,) = joint_layer([layer], [x], [(None, None)], rope, bias, (buffer, 0))
+        prefix_kv_only(vlm.layers[-1], x, rope, buffers[-1])
+        return PrefixCache(buffers, prefix_pad, prefix_pad.sum(dim=1))
 
     # --- time conditioning ----------------------------------------------------------------------
 
@@ -229,8 +248,9 @@ class PI05Model(nn.Module):
         """Action tokens x_t [B, H, A] through the expert against the prefix cache -> v [B,H,A]."""
         expert = self.expert
         x = self.action_in_proj(x_t).to(expert.compute_dtype)  # [B, H, W_expert]
-        for layer, layer_mod, past in zip(expert.layers, modulation.layers, cache.kv):
-            (x,), _ = joint_layer([layer], [x], [layer_mod], rope, mask_bias, past_kv=past)
+        for layer, layer_mod, buffer in zip(expert.layers, modulation.layers, cache.buffers):
+            (x,) = joint_layer([layer], [x], [layer_mod], rope, mask_bias,
+                               (buffer, cache.length))
         x, _ = expert.norm(x, modulation.final)
         return self.action_out_proj(x.float())
 
@@ -255,6 +275,10 @@ class PI05Model(nn.Module):
         """
         num_steps = self._check_num_steps(num_steps)
         b, horizon, _ = noise.shape
+        room = cache.buffers[0].keys.shape[2] - cache.length
+        if horizon > room:
+            raise InputError(f'noise has horizon {horizon} but the prefix cache reserves {room} '
+                             'action slots (fill_prefix_cache(..., reserve=horizon))')
         dt, times = euler_times(num_steps)
         dt = dt.to(noise.device)
         times = [t.to(noise.device) for t in times]
@@ -312,8 +336,8 @@ class PI05Model(nn.Module):
         xs = [prefix_embs.to(vlm.compute_dtype), suffix_embs.to(expert.compute_dtype)]
         for vlm_layer, expert_layer, layer_mod in zip(vlm.layers, expert.layers,
                                                       modulation.layers):
-            xs, _ = joint_layer([vlm_layer, expert_layer], xs, [(None, None), layer_mod],
-                                rope, bias)
+            xs = joint_layer([vlm_layer, expert_layer], xs, [(None, None), layer_mod], rope,
+                             bias)
         suffix_out, _ = expert.norm(xs[1], modulation.final)
         return self.action_out_proj(suffix_out[:, -horizon:].float())
 

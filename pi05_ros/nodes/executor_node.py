@@ -272,7 +272,7 @@ class ExecutorNode(Node):
         try:
             self._set_limits(self._limits_from_urdf(msg.data))
             self.get_logger().info('limits read from robot_description')
-        except ValueError as error:
+        except Exception as error:  # noqa: B902 -- never raise out of a callback
             self._error = f'robot_description refused: {error}'
             self.get_logger().error(self._error)
 
@@ -284,7 +284,7 @@ class ExecutorNode(Node):
             if self.switch is None:
                 self._start_switch(msg, stamp_ns)
             self.switch.joint_state(list(msg.name), list(msg.position), stamp_ns)
-        except ValueError as error:
+        except Exception as error:  # noqa: B902 -- never raise out of a callback
             self.counters['joint_states_refused'] += 1
             self.get_logger().warning(f'joint state refused: {error}', throttle_duration_sec=2.0)
 
@@ -305,13 +305,17 @@ class ExecutorNode(Node):
         now_ns = self._now_ns()
         try:
             chunk = joint_trajectory_to_chunk(msg, self.joint_names)
-        except ValueError as error:
+        except Exception as error:  # noqa: B902 -- never raise out of a callback
             self._chunk_result(False, f'malformed chunk: {error}')
             return
         if self.switch is None:
             self._chunk_result(False, 'no joint state received yet')
             return
-        result = self.switch.submit_chunk(chunk, now_ns)
+        try:
+            result = self.switch.submit_chunk(chunk, now_ns)
+        except Exception as error:  # noqa: B902 -- never raise out of a callback
+            self._chunk_result(False, f'chunk failed: {type(error).__name__}: {error}')
+            return
         self._chunk_result(result.success, result.message)
 
     def _chunk_result(self, accepted: bool, message: str) -> None:
@@ -329,14 +333,18 @@ class ExecutorNode(Node):
         try:
             self.switch.teleop_sample(list(msg.name), list(msg.position),
                                       self._stamp_or_now(msg))
-        except ValueError as error:
+        except Exception as error:  # noqa: B902 -- never raise out of a callback
             self.counters['teleop_refused'] += 1
             self.get_logger().warning(f'teleop sample refused: {error}',
                                       throttle_duration_sec=2.0)
 
     def _on_intervention(self, msg) -> None:
-        if self.switch is not None:
+        if self.switch is None:
+            return
+        try:
             self.switch.intervention(bool(msg.data), self._now_ns())
+        except Exception as error:  # noqa: B902 -- never raise out of a callback
+            self.get_logger().error(f'intervention failed: {error}', throttle_duration_sec=2.0)
 
     # --- services -----------------------------------------------------------------------------
 

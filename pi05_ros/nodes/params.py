@@ -75,16 +75,19 @@ def read_parameter(node, name: str) -> Any:
     return value
 
 
+_ROS_TYPE_NAMES = {bool: 'bool', int: 'integer', float: 'double', str: 'string'}
+
+
 def documentation_rows(specs: Sequence[ParamSpec]) -> str:
     """Markdown table rows (name, type, default, description) for ``doc/nodes.md``."""
     rows = []
     for spec in specs:
         if isinstance(spec.default, str) and spec.default in _TYPED:
-            kind, default = spec.default.replace('_', '[]').replace('[]array', '[]'), '(unset)'
+            kind, default = spec.default.replace('_array', '[]'), '(unset)'
+        elif isinstance(spec.default, (list, tuple)):
+            kind, default = f'{_ROS_TYPE_NAMES[type(spec.default[0])]}[]', repr(spec.default)
         else:
-            kind = type(spec.default).__name__
-            if isinstance(spec.default, (list, tuple)):
-                kind = f'{type(spec.default[0]).__name__}[]'
-            default = repr(spec.default)
-        rows.append(f'| `{spec.name}` | {kind} | `{default}` | {spec.description} |')
+            kind, default = _ROS_TYPE_NAMES[type(spec.default)], repr(spec.default)
+        description = spec.description.replace('|', '\\|')
+        rows.append(f'| `{spec.name}` | {kind} | `{default}` | {description} |')
     return '\n'.join(rows)

@@ -41,6 +41,7 @@ from pi05_ros.messages.stamps import stamp_to_ns
 from pi05_ros.messages.trajectory import chunk_to_joint_trajectory, JointTrajectoryTypes
 from pi05_ros.nodes.diagnostics import diagnostic_array, ERROR, OK, WARN
 from pi05_ros.nodes.params import declare_parameters, ParamSpec, read_parameter, STRING_ARRAY
+from pi05_ros.observation_cache import JOINT_STATES, ObservationCache, ObservationNotReady
 import rclpy
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
@@ -62,6 +63,9 @@ POLICY_PARAMETERS = (
               'PaliGemma SentencePiece model (empty: the one next to the checkpoint).'),
     ParamSpec('device', 'cpu', "Torch device: 'cpu', 'cuda', 'cuda:1', ..."),
     ParamSpec('dtype', 'float32', "Model dtype: 'float32' or 'bfloat16'."),
+    ParamSpec('torch_threads', 0,
+              'torch.set_num_threads for CPU inference (0: leave torch the default).'),
+    ParamSpec('num_steps', 0, 'Flow-matching denoising steps (0: the checkpoint default, 10).'),
     ParamSpec('default_prompt', '',
               "Prompt used until a message arrives on ~/prompt (empty: the profile's)."),
     ParamSpec('inference_rate_hz', 5.0, 'Inference cycles per second (at most one at a time).'),
@@ -217,6 +221,9 @@ class PolicyNode(LifecycleNode):
         if not self.params['checkpoint_dir']:
             raise ValueError('checkpoint_dir: expected a checkpoint directory, got an empty '
                              'string')
+        if self.params['torch_threads'] > 0:
+            import torch
+            torch.set_num_threads(self.params['torch_threads'])
         profile = load_profile(self.params['profile'], joint_names=self.params['joint_names'])
         self._declare_camera_parameters(profile)
         optional = any(self.params[f'cameras.{c}.optional'] for c in self.camera_names)
@@ -224,6 +231,7 @@ class PolicyNode(LifecycleNode):
             self.params['checkpoint_dir'], profile,
             tokenizer_path=self.params['tokenizer_path'] or None,
             device=self.params['device'], dtype=self.params['dtype'], warmup=False,
+            num_steps=self.params['num_steps'] or None,
             allow_missing_cameras=optional)
         if self.params['warmup_iterations'] > 0:
             warmup_ms = policy.warmup(runs=self.params['warmup_iterations'])
@@ -240,10 +248,9 @@ class PolicyNode(LifecycleNode):
                 self.params[spec.name] = read_parameter(self, spec.name)
 
     def _joint_names(self) -> List[str]:
-        return list(self._policy.profile.joint_names)
+        return list(self._policy.profile.state_names)
 
     def _make_cache(self):
-        from pi05_ros.observation_cache import JOINT_STATES, ObservationCache
         image_age = seconds_to_ns(self.params['observation.max_image_age'],
                                   'observation.max_image_age')
         max_age = {name: image_age for name in self.camera_names}
@@ -367,7 +374,6 @@ class PolicyNode(LifecycleNode):
 
     def run_cycle(self, now_ns: int) -> bool:
         """One inference cycle at ``now_ns``: True when a chunk was published."""
-        from pi05_ros.observation_cache import ObservationNotReady
         self.stats.cycles += 1
         cache, policy = self._cache, self._policy
         timing: Dict[str, float] = {}

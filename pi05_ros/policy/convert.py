@@ -103,6 +103,7 @@ def convert(src: Path, dst: Path, action_horizon: int = 50, max_token_len: int =
     geometry = convert_jax.infer_geometry(params.paths(), params.shape)
     config = convert_jax.geometry_config(geometry, action_horizon, max_token_len, num_steps)
     tensors = convert_jax.jax_params_to_openpi(params.read, geometry, DTYPES[dtype])
+    parameters = sum(t.numel() for t in tensors.values())
     if expert_lm_head == 'zeros':
         like = tensors[convert_jax.EMBEDDING_KEY].dtype
         tensors[convert_jax.EXPERT_LM_HEAD_KEY] = convert_jax.expert_lm_head_placeholder(
@@ -119,7 +120,7 @@ def convert(src: Path, dst: Path, action_horizon: int = 50, max_token_len: int =
     if (ckpt / 'assets').is_dir():
         shutil.copytree(ckpt / 'assets', dst / 'assets', dirs_exist_ok=True)
         assets = _asset_ids(dst / 'assets')
-    return {'tensors': len(tensors), 'parameters': sum(t.numel() for t in tensors.values()),
+    return {'tensors': len(tensors), 'parameters': parameters,
             'dtype': config['dtype'], 'assets': assets, 'config': config}
 
 
@@ -164,7 +165,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     config = summary['config']
     vlm, expert, vision = config['vlm'], config['action_expert'], config['vision']
     print(f"wrote {args.dst / 'model.safetensors'}: {summary['tensors']} tensors, "
-          f"{summary['parameters']:,} parameters, dtype {summary['dtype']}")
+          f"{summary['parameters']:,} parameters (unused expert lm_head aside), "
+          f"dtype {summary['dtype']}")
     print(f"  VLM width/depth/mlp {vlm['width']}/{vlm['depth']}/{vlm['mlp_dim']}, expert "
           f"{expert['width']}/{expert['depth']}/{expert['mlp_dim']}, heads/kv/head_dim "
           f"{vlm['num_heads']}/{vlm['num_kv_heads']}/{vlm['head_dim']}, SigLIP "

@@ -40,6 +40,9 @@ from pi05_ros.replay.report import write_report
 PROG = 'pi05-replay'
 DEFAULT_OUTPUT = 'replay_report'
 EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
+DEMO_NOTE = ('demo: the checkpoint has tiny random weights, so its chunks are noise; expect large '
+             'errors and chunks refused by the executor safety checks. Run a real checkpoint on '
+             'your own bag for meaningful numbers.')
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -75,6 +78,14 @@ def build_parser() -> argparse.ArgumentParser:
     topics.add_argument('--truth-topic', help='recorded commands (JointTrajectory, '
                         'Float64MultiArray or JointState) to score against (default: the future '
                         'joint states)')
+    modes = parser.add_argument_group(
+        'mode switching (found by name: */mode_request, */intervention, */mode; "" disables)')
+    modes.add_argument('--mode-request-topic', help='String requests (engage_policy, hold, ...)')
+    modes.add_argument('--intervention-topic', help='Bool intervention / deadman stream')
+    modes.add_argument('--teleop-topic', help='JointState teleop (leader) targets')
+    modes.add_argument('--mode-topic', help='String mode the live node published, to compare')
+    modes.add_argument('--chunk-topic', help='JointTrajectory chunks the live policy published '
+                       '(default: the replayed predictions)')
     timing = parser.add_argument_group('timing')
     timing.add_argument('--inference-rate', type=float, default=5.0, metavar='HZ',
                         help='inference cycles per second (default: %(default)s)')
@@ -133,8 +144,13 @@ def options_from_args(args: argparse.Namespace) -> ReplayOptions:
                               blend_window_s=args.blend_window,
                               max_blend_window_s=max(1.0, args.blend_window),
                               max_first_row_deviation=args.max_first_row_deviation)
+    mode_topics = {field: value for field, value in (
+        ('requests', args.mode_request_topic), ('intervention', args.intervention_topic),
+        ('teleop', args.teleop_topic), ('recorded_mode', args.mode_topic),
+        ('chunks', args.chunk_topic)) if value is not None}
     return ReplayOptions(
-        camera_topics=parse_cameras(args.camera), joint_states_topic=args.joint_states_topic,
+        mode_topics=mode_topics, camera_topics=parse_cameras(args.camera),
+        joint_states_topic=args.joint_states_topic,
         prompt_topic=args.prompt_topic, prompt=args.prompt, truth_topic=args.truth_topic,
         inference_rate_hz=args.inference_rate, inference_delay_ms=args.inference_delay_ms,
         executor_rate_hz=args.executor_rate, seed=args.seed, start_offset_s=args.start,
@@ -205,6 +221,7 @@ def run(args: argparse.Namespace) -> int:
                                     num_steps=args.num_steps)
     load_s = time.perf_counter() - start
     run_info = {'checkpoint': str(args.checkpoint), 'model': policy.model_identity,
+                'note': DEMO_NOTE if args.demo else '',
                 'model_load_s': load_s, 'command': ' '.join([PROG] + sys.argv[1:])}
     result = run_replay(args.bag, profile, policy, options, limits=load_limits(args, profile),
                         progress=not args.no_progress and sys.stderr.isatty(),

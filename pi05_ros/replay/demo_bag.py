@@ -112,15 +112,22 @@ def _timeline(spec: DemoBagSpec) -> Sequence[Tuple[int, int, str, int]]:
     return sorted(events)
 
 
-def write_demo_bag(path: PathLike, spec: DemoBagSpec, storage: str = 'mcap') -> Path:
-    """Write the synthetic recording to a new bag directory ``path``; return it."""
+def write_demo_bag(path: PathLike, spec: DemoBagSpec, storage: str = 'mcap',
+                   extra: Sequence[Tuple[int, str, object]] = ()) -> Path:
+    """Write the synthetic recording to a new bag directory ``path``; return it.
+
+    ``extra`` (time_ns, topic, message) are written too, in time order (e.g. mode switches).
+    """
     names = tuple(spec.joint_names)
+    timeline = list(_timeline(spec)) + [(t, 4, 'extra', i) for i, (t, _, _) in enumerate(extra)]
     backgrounds = {cam: camera_background(i) for i, cam in enumerate(spec.camera_topics)}
     lag_s = spec.tracking_lag_s
     with BagWriter(path, storage=storage) as writer:
-        for time_ns, _, kind, index in _timeline(spec):
+        for time_ns, _, kind, index in sorted(timeline):
             t_s = (time_ns - spec.start_ns) / 1e9
-            if kind == 'prompt':
+            if kind == 'extra':
+                writer.write(extra[index][1], time_ns, extra[index][2])
+            elif kind == 'prompt':
                 writer.write(spec.prompt_topic, time_ns, ros_types.string(spec.prompts[index]))
             elif kind == 'state':
                 q = demo_trajectory(np.array([t_s - lag_s]), len(names))[0]

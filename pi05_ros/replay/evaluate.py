@@ -46,6 +46,7 @@ from pi05_ros.replay import metrics as replay_metrics
 from pi05_ros.replay import ros_types
 from pi05_ros.replay.bag_io import BagError, BagMessage, BagReader, BagWriter, describe
 from pi05_ros.replay.ground_truth import GroundTruth, JOINT_STATE, TRUTH_TYPES
+from pi05_ros.replay.modes import detect_mode_topics, ModeEventLog, ModeTopics, replay_modes
 
 NS_PER_S = 1_000_000_000
 STRING = 'std_msgs/msg/String'
@@ -83,6 +84,8 @@ class ReplayOptions:
     max_acceleration: float = 10.0  # rad/s^2
     output_bag: Optional[Path] = None
     output_bag_storage: str = 'mcap'
+    # ModeTopics field -> topic ('' disables); requests / intervention / mode found by name
+    mode_topics: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self):
         for name in ('inference_rate_hz', 'executor_rate_hz', 'max_image_age_s',
@@ -155,9 +158,25 @@ def select_topics(reader: BagReader, profile, options: ReplayOptions) -> ReplayT
 
 
 def check_bag(bag_path, profile, options: ReplayOptions) -> ReplayTopics:
-    """Open the bag and select its topics (fails fast, before a model is loaded)."""
+    """Open the bag, select its topics and convert each camera's first frame.
+
+    Fails fast, before a model is loaded, with the same errors the replay would raise.
+    """
     with BagReader(bag_path) as reader:
-        return select_topics(reader, profile, options)
+        select_mode_topics(reader, options)
+        topics = select_topics(reader, profile, options)
+        for topic in topics.cameras.values():
+            first = next(iter(reader.messages([topic])), None)
+            if first is not None:
+                _convert_or_raise(reader.path, topic, first.msg)
+        return topics
+
+
+def _convert_or_raise(bag_path: Path, topic: str, msg) -> None:
+    try:
+        message_to_rgb(msg)
+    except (ImageConversionError, ValueError) as err:
+        raise ReplayInputError(bag_path, f'cannot convert image: {err}', topic=topic) from err
 
 
 def default_limits(joint_names, max_velocity: float, max_acceleration: float) -> JointLimits:
@@ -269,11 +288,7 @@ class Replayer:
         fmt = f'{getattr(msg, "encoding", "")}|{getattr(msg, "format", "")}'
         if self._checked_formats.get(topic) == fmt:
             return
-        try:
-            message_to_rgb(msg)
-        except (ImageConversionError, ValueError) as err:
-            raise ReplayInputError(self.bag_path, f'cannot convert image: {err}',
-                                   topic=topic) from err
+        _convert_or_raise(self.bag_path, topic, msg)
         self._checked_formats[topic] = fmt
 
     def _update_executor_state(self, msg, stamp_ns: int) -> None:
@@ -406,7 +421,7 @@ def _jsonable(value):
 
 
 def plot_series(record: ReplayRecord, truth: GroundTruth) -> Dict[str, object]:
-    """The arrays :func:`pi05_ros.replay.report.write_report` plots."""
+    """Collect the arrays :func:`pi05_ros.replay.report.write_report` plots."""
     truth_times, truth_values = truth.series()
     command_times, command_positions = record.log.arrays()
     if command_times.size == 0:
@@ -452,6 +467,9 @@ def run_replay(bag_path, profile, policy, options: Optional[ReplayOptions] = Non
                                       options.max_acceleration)
     with BagReader(bag_path) as reader:
         topics = select_topics(reader, profile, options)
+        mode_topics = select_mode_topics(reader, options)
+        mode_log = (ModeEventLog(mode_topics, profile.joint_names, topics.joint_states)
+                    if mode_topics.has_events else None)
         start_ns = reader.start_ns + _ns(options.start_offset_s)
         stop_ns = reader.end_ns if options.duration_s is None else min(
             reader.end_ns, start_ns + _ns(options.duration_s))
@@ -464,9 +482,11 @@ def run_replay(bag_path, profile, policy, options: Optional[ReplayOptions] = Non
                                                                     on_inference))
         bar = _progress_bar(progress, (stop_ns - start_ns) / 1e9)
         try:
-            messages = reader.messages(topics.replayed(), start_ns=start_ns, stop_ns=stop_ns + 1)
-            for message in messages:
+            read = _unique(topics.replayed() + (mode_topics.replayed() if mode_log else []))
+            for message in reader.messages(read, start_ns=start_ns, stop_ns=stop_ns + 1):
                 replayer.feed(message)
+                if mode_log is not None:
+                    _add_mode_event(mode_log, message, reader.path)
                 _update_bar(bar, replayer.record)
             replayer.finish(stop_ns)
             _update_bar(bar, replayer.record)
@@ -481,6 +501,11 @@ def run_replay(bag_path, profile, policy, options: Optional[ReplayOptions] = Non
                 writer.close()
     record = replayer.record
     metrics = compute_metrics(record, replayer.truth)
+    if mode_log is not None:
+        metrics['modes'] = replay_modes(
+            mode_log, limits, options.executor, _ns(1.0 / options.executor_rate_hz),
+            record.start_ns, record.end_ns,
+            predicted=list(zip(record.chunk_available_ns, record.chunks)))
     metrics['run'] = {
         **dict(run_info or {}),
         'bag': str(reader.path),
@@ -506,6 +531,26 @@ def run_replay(bag_path, profile, policy, options: Optional[ReplayOptions] = Non
         'output_bag': None if options.output_bag is None else str(options.output_bag),
     }
     return ReplayResult(metrics, plot_series(record, replayer.truth), record.timings, record)
+
+
+def select_mode_topics(reader: BagReader, options: ReplayOptions) -> ModeTopics:
+    """Mode-switch topics found by name or named in ``options.mode_topics``."""
+    named = [t for t in options.mode_topics.values() if t]
+    reader.require_topics(named, what='mode')
+    return detect_mode_topics(reader.topics, options.mode_topics)
+
+
+def _add_mode_event(log: ModeEventLog, message: BagMessage, bag_path: Path) -> None:
+    try:
+        log.add(message)
+    except (ValueError, TypeError, AttributeError) as err:
+        raise ReplayInputError(bag_path, f'bad {message.msgtype} message at bag time '
+                               f'{message.time_ns} ns: {describe(err)}',
+                               topic=message.topic) from err
+
+
+def _unique(topics: List[str]) -> List[str]:
+    return list(dict.fromkeys(topics))
 
 
 class _EnoughInferences(Exception):

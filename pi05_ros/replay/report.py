@@ -19,6 +19,7 @@ no global state is touched. Every file is written to a temporary name and rename
 directory never holds a half-written file.
 """
 
+from collections import Counter
 import html
 import json
 import math
@@ -173,11 +174,15 @@ def render_index(metrics: Mapping, plots: Sequence[str]) -> str:
     pred = metrics.get('prediction', {})
     status = ('<p class="warn">PARTIAL REPORT: the run was interrupted at bag time '
               f'{_fmt(run.get("stopped_at_s"))} s.</p>' if run.get('interrupted') else '')
+    note = f'<p><i>{html.escape(run["note"])}</i></p>' if run.get('note') else ''
     summary = [(k, run.get(k)) for k in ('bag', 'checkpoint', 'profile', 'truth_source',
                                          'inference_rate_hz', 'inference_delay_ms', 'seed',
                                          'bag_duration_s', 'replayed_s', 'num_inferences',
                                          'num_skipped_inferences')]
     summary += [('prediction MAE', pred.get('mae')), ('prediction RMSE', pred.get('rmse'))]
+    executed_error = metrics.get('executed', {}).get('error', {})
+    summary += [('executed MAE', executed_error.get('mae')),
+                ('executed RMSE', executed_error.get('rmse'))]
     per_joint = [(name, v.get('mae'), v.get('rmse'))
                  for name, v in pred.get('per_joint', {}).items()]
     smooth = metrics.get('executed', {}).get('smoothness', {})
@@ -185,6 +190,20 @@ def render_index(metrics: Mapping, plots: Sequence[str]) -> str:
                for stage, v in metrics.get('latency_ms', {}).items()]
     images = ''.join(f'<figure><img src="{html.escape(p)}" alt="{html.escape(p)}">'
                      f'<figcaption>{html.escape(p)}</figcaption></figure>' for p in plots)
+    refused = Counter(r['reason'].split(':', 1)[0]
+                      for r in metrics.get('executed', {}).get('chunks_refused', []))
+    refused_table = (_table(sorted(refused.items(), key=lambda kv: -kv[1]), ['reason', 'count'])
+                     if refused else '<p>none</p>')
+    modes = metrics.get('modes')
+    modes_html = ''
+    if modes:
+        changes = [(c['time_s'], c['from'], c['to'], c['cause']) for c in modes.get('changes', [])]
+        match = modes.get('matches_recorded')
+        verdict = ('' if match is None else
+                   f'<p>Replayed modes {"match" if match else "DO NOT match"} the recorded '
+                   f'ones: {_fmt(modes.get("recorded_modes"))}</p>')
+        modes_html = (f'<h2>Mode timeline</h2>{verdict}'
+                      f'{_table(changes, ["time (s)", "from", "to", "cause"])}')
     reasons = metrics.get('skipped_reasons', {})
     skipped = (_table(sorted(reasons.items(), key=lambda kv: -kv[1]), ['reason', 'count'])
                if reasons else '<p>none</p>')
@@ -193,13 +212,15 @@ def render_index(metrics: Mapping, plots: Sequence[str]) -> str:
 <style>body{{font-family:sans-serif;margin:2em;max-width:1100px}}
 table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:3px 8px}}
 img{{max-width:100%}}.warn{{color:#b00;font-weight:bold}}</style></head><body>
-<h1>pi05_ros replay report</h1>{status}
+<h1>pi05_ros replay report</h1>{status}{note}
 <h2>Run</h2>{_table(summary, ['field', 'value'])}
 <h2>Prediction error per joint</h2>{_table(per_joint, ['joint', 'MAE', 'RMSE'])}
 <h2>Executed stream smoothness</h2>{_table(sorted(smooth.items()), ['metric', 'value'])}
 <h2>Inference latency (ms)</h2>
 {_table(latency, ['stage', 'count', 'p50', 'p90', 'p99', 'max'])}
 <h2>Skipped inference cycles</h2>{skipped}
+<h2>Chunks refused by the executor</h2>{refused_table}
+{modes_html}
 <h2>Plots</h2>{images}
 <p>All numbers: <a href="{METRICS_FILE}">{METRICS_FILE}</a></p>
 </body></html>

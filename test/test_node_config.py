@@ -1,0 +1,114 @@
+# Copyright 2026 pi05_ros maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""config/*.yaml: every parameter exists, has the declared type, and the nodes start with it."""
+
+from pathlib import Path
+
+import pytest
+from ros_fakes import install_fake_ros
+import yaml
+
+CONFIG = Path(__file__).resolve().parents[1] / 'config'
+PARAM_FILES = sorted(CONFIG.glob('*.yaml'))
+NODE_KEYS = {'/**/pi05_policy': 'pi05_policy', '/**/pi05_executor': 'pi05_executor',
+             '/**/sim_robot': 'sim_robot'}
+
+
+def flatten(tree, prefix=''):
+    """Nested ros__parameters -> {'a.b.c': value}, as rclpy names them."""
+    out = {}
+    for key, value in tree.items():
+        name = f'{prefix}{key}'
+        if isinstance(value, dict):
+            out.update(flatten(value, name + '.'))
+        else:
+            out[name] = value
+    return out
+
+
+def load(path):
+    data = yaml.safe_load(path.read_text())
+    return {NODE_KEYS[key]: flatten(section['ros__parameters']) for key, section in data.items()}
+
+
+@pytest.fixture
+def graph(monkeypatch):
+    graph = install_fake_ros(monkeypatch)
+    import rclpy
+    rclpy.init()
+    return graph
+
+
+def specs_of(node_name):
+    from pi05_ros.nodes.executor_node import EXECUTOR_PARAMETERS
+    from pi05_ros.nodes.policy_node import POLICY_PARAMETERS
+    from pi05_ros.nodes.sim_robot_node import SIM_ROBOT_PARAMETERS
+    table = {'pi05_policy': POLICY_PARAMETERS, 'pi05_executor': EXECUTOR_PARAMETERS,
+             'sim_robot': SIM_ROBOT_PARAMETERS}[node_name]
+    return {spec.name: spec for spec in table}
+
+
+def test_every_profile_has_a_parameter_file():
+    names = {p.stem for p in PARAM_FILES}
+    assert {'droid', 'aloha', 'libero', 'generic', 'demo'} <= names
+
+
+@pytest.mark.parametrize('path', PARAM_FILES, ids=[p.stem for p in PARAM_FILES])
+def test_parameters_are_declared_with_matching_types(graph, path):
+    from pi05_ros.nodes.policy_node import camera_parameters
+    from pi05_ros.nodes.params import DOUBLE_ARRAY, STRING_ARRAY
+    from pi05_ros.policy.profiles import load_profile
+    sections = load(path)
+    assert set(sections) >= {'pi05_policy', 'pi05_executor'}
+    for node_name, values in sections.items():
+        specs = specs_of(node_name)
+        if node_name == 'pi05_policy':
+            profile = load_profile(values['profile'], joint_names=values.get('joint_names'))
+            for camera in profile.cameras:
+                specs.update({s.name: s for s in camera_parameters(camera.name, camera.topic)})
+        unknown = sorted(set(values) - set(specs))
+        assert not unknown, f'{path.name} {node_name}: undeclared parameters {unknown}'
+        for name, value in values.items():
+            default = specs[name].default
+            if default == STRING_ARRAY:
+                assert all(isinstance(v, str) for v in value), name
+            elif default == DOUBLE_ARRAY:
+                assert all(isinstance(v, float) for v in value), name
+            elif isinstance(default, list):
+                assert all(type(v) is type(default[0]) for v in value), name
+            else:
+                assert type(value) is type(default), f'{path.name} {node_name}.{name}'
+
+
+@pytest.mark.parametrize('path', PARAM_FILES, ids=[p.stem for p in PARAM_FILES])
+def test_nodes_start_with_the_parameter_file(graph, path):
+    from pi05_ros.nodes.executor_node import ExecutorNode
+    from pi05_ros.nodes.policy_node import PolicyNode
+    from pi05_ros.nodes.sim_robot_node import SimRobotNode
+    sections = load(path)
+    for node_name, values in sections.items():
+        graph.param_overrides[node_name] = values
+    PolicyNode()
+    executor = ExecutorNode()
+    policy_profile = sections['pi05_policy']['profile']
+    assert executor.params['profile'] == policy_profile
+    if 'sim_robot' in sections:
+        from pi05_ros.policy.profiles import load_profile
+        robot = SimRobotNode()
+        assert robot.joint_names == executor.joint_names
+        cameras = {c.topic for c in load_profile(policy_profile).cameras}
+        assert {pub.topic for pub in robot.camera_pubs} == cameras
+        command_topic = graph.subscriptions_on(robot.params['command_topic'])
+        assert command_topic and executor.command_pub.topic_name == command_topic[0].topic
