@@ -138,6 +138,7 @@ def main() -> None:
     parser.add_argument('--cycles', type=int, default=30)
     parser.add_argument('--num-steps', type=int, default=1,
                         help='flow steps of the tiny demo model (model time is excluded)')
+    parser.add_argument('--torch-threads', type=int, default=1)
     args = parser.parse_args()
 
     graph = install_fake_ros(_Patch())
@@ -153,7 +154,7 @@ def main() -> None:
     checkpoint = make_demo_checkpoint(tempfile.mkdtemp(prefix='pi05_bench_'), 'demo')
     graph.param_overrides['pi05_policy'] = {
         'profile': 'demo', 'checkpoint_dir': str(checkpoint), 'warmup_iterations': 2,
-        'num_steps': args.num_steps}
+        'num_steps': args.num_steps, 'torch_threads': args.torch_threads}
     node = PolicyNode()
     node.trigger_configure()
     node.trigger_activate()

@@ -518,6 +518,24 @@ class FakeGraph:
                     and not timer.is_canceled():
                 timer.fire()
 
+    def spin_for(self, seconds: float) -> None:
+        """Advance the clock by ``seconds``, firing every due timer in time order."""
+        end_ns = self.now_ns + int(round(seconds * 1e9))
+        while True:
+            due = [t for t in self.timers if not t.destroyed and not t.is_canceled()]
+            for timer in due:
+                if timer.next_ns is None:
+                    timer.next_ns = self.now_ns + timer.timer_period_ns
+            if not due:
+                break
+            timer = min(due, key=lambda t: t.next_ns)
+            if timer.next_ns > end_ns:
+                break
+            self.now_ns = max(self.now_ns, timer.next_ns)
+            timer.next_ns += timer.timer_period_ns
+            timer.fire()
+        self.now_ns = end_ns
+
     def service(self, name: str) -> 'Service':
         for srv in self.services:
             if srv.name == name and not srv.destroyed:
@@ -612,6 +630,7 @@ class Timer:
     def __init__(self, graph, node, period_sec, callback, callback_group):
         self.graph, self.node, self.callback = graph, node, callback
         self.timer_period_ns = int(round(period_sec * 1e9))
+        self.next_ns: Optional[int] = None  # for FakeGraph.spin_for
         self.callback_group = callback_group
         self.canceled = False
         self.destroyed = False

@@ -158,9 +158,11 @@ def test_jtc_trajectory_is_stamped_increasing_and_matches_ticks(interpolation):
     assert (np.diff(points.time_from_start_ns) > 0).all()
     assert np.isfinite(points.velocities).all()
     np.testing.assert_array_equal(points.velocities[-1], 0.0)
-    for k in (0, 5, 20):
+    for k in (0, 5, 20, len(points.positions) - 1):
         t = points.stamp_ns + int(points.time_from_start_ns[k])
         np.testing.assert_allclose(points.positions[k], executor.tick(t).positions, atol=1e-12)
+    # the last point is where the executor comes to rest by itself: no velocity zeroed early
+    np.testing.assert_array_equal(executor.tick(t).velocities, 0.0)
 
 
 def test_jtc_trajectory_while_holding_ends_at_rest():

@@ -112,3 +112,10 @@ def test_nodes_start_with_the_parameter_file(graph, path):
         assert {pub.topic for pub in robot.camera_pubs} == cameras
         command_topic = graph.subscriptions_on(robot.params['command_topic'])
         assert command_topic and executor.command_pub.topic_name == command_topic[0].topic
+
+
+def test_every_parameter_is_documented(graph):
+    doc = (CONFIG.parent / 'doc' / 'nodes.md').read_text()
+    for node_name in NODE_KEYS.values():
+        missing = [name for name in specs_of(node_name) if f'| `{name}` |' not in doc]
+        assert not missing, f'doc/nodes.md lacks {node_name} parameters {missing}'

@@ -185,13 +185,16 @@ class TrajectoryExecutor:
         self._hold_reason = reason
 
     def _hold(self, now_ns: int, reason: str) -> None:
-        """Stop executing chunks; brake from the last emitted command."""
-        if self.last_command is not None:
+        """Stop executing chunks: brake from where the reference is now.
+
+        If the reference is not finite (a fault), brake from the last emitted command instead.
+        """
+        positions, velocities = self._reference.evaluate(now_ns)
+        if math.isfinite(float(positions.sum()) + float(velocities.sum())):
+            self._hold_from(positions, velocities, now_ns, reason)
+        else:
             last = self.last_command
             self._hold_from(last.positions, last.velocities, last.stamp_ns, reason)
-        else:
-            positions, velocities = self._reference.evaluate(now_ns)
-            self._hold_from(positions, velocities, now_ns, reason)
 
     def reset(self, command: np.ndarray, now_ns: int,
               velocities: Optional[np.ndarray] = None) -> None:
@@ -399,8 +402,9 @@ class TrajectoryExecutor:
     def splice_trajectory(self, now_ns: int) -> Optional[TrajectoryPoints]:
         """The spliced reference from now on as JointTrajectory points (None before ready).
 
-        While tracking: one point per remaining chunk row (the blend included), the last at
-        rest. While holding: the braking ramp sampled every jtc_hold_period_s, ending at rest.
+        While tracking: one point per remaining chunk row (the blend included), then the braking
+        tail after the last row sampled every jtc_hold_period_s, ending at rest. While holding:
+        the braking ramp sampled the same way.
         Publish it with ``header.stamp = stamp_ns`` after every accepted chunk and whenever
         tick() switches to holding.
         """
@@ -409,15 +413,17 @@ class TrajectoryExecutor:
         now_ns = int(now_ns)
         reference = self._settled_reference(now_ns)
         lead_ns = int(round(self.config.jtc_min_lead_s / NS))
+        period_ns = int(round(self.config.jtc_hold_period_s / NS))
+        rows = np.zeros(0, dtype=np.int64)
+        rest_ns = reference.end_ns  # a hold's stop, or a blend's end
         if self._active is not None:
-            times = self._active.row_times_ns
-            times = times[times > now_ns + lead_ns]
-        else:
-            times = np.zeros(0, dtype=np.int64)
-        if times.size == 0:
-            period_ns = int(round(self.config.jtc_hold_period_s / NS))
-            end_ns = max(getattr(reference, 'end_ns', now_ns), now_ns + period_ns)
-            times = np.arange(now_ns + period_ns, end_ns + period_ns, period_ns, dtype=np.int64)
+            rows = self._active.row_times_ns
+            rows = rows[rows > now_ns + lead_ns]
+            rest_ns = max(rest_ns, self._active.rest_ns)
+        after = rows[-1] if rows.size else now_ns
+        tail = np.arange(after + period_ns, max(rest_ns, after + period_ns) + period_ns,
+                         period_ns, dtype=np.int64)
+        times = np.concatenate([rows, tail])
         samples = [reference.evaluate(int(t)) for t in times]
         positions = self.limits.clamp_positions(np.array([p for p, _ in samples]))
         velocities = np.array([v for _, v in samples])

@@ -22,8 +22,10 @@ T >= blend_window_s that keeps those additions (D, D' measured over the window i
 ``headroom`` times the joint's velocity and acceleration limits, capped at max_blend_window_s.
 
 Seam jerk bound that follows: at the splice instant the jerk steps by ``60 D0 / T^3``; with
-T >= T_acc this is at most ``10.4 * headroom * a_max / blend_window_s`` (or
-``60 * max_first_row_deviation / max_blend_window_s^3`` when the cap binds).
+T >= T_acc this is at most ``10.4 * headroom * a_max / blend_window_s``. Over the whole blend,
+``|jerk| <= J_ref + 10.4 h a_max / T_min + 11.3 A_ref / T_min`` (J_ref, A_ref: the largest jerk and
+acceleration of the two references). Where the window is capped (max_blend_window_s, or the old
+chunk ending first) the budget may not be met and the step is ``60 D0 / T^3`` with that T.
 """
 
 import numpy as np
@@ -81,11 +83,3 @@ def blend_duration_ns(old: Reference, new: Reference, start_ns: int, limits: Joi
             return int(round(max(window, min_window_s) / NS))
         window *= WINDOW_GROWTH
     return int(round(max_window_s / NS))
-
-
-def seam_jerk_bound(max_acceleration: float, min_window_s: float, max_window_s: float,
-                    max_first_row_deviation: float, headroom: float) -> float:
-    """Upper bound on the jerk step a splice adds at its start instant (units/s^3)."""
-    from_window = 60.0 / SMOOTHSTEP_MAX_CURVATURE * headroom * max_acceleration / min_window_s
-    from_cap = 60.0 * max_first_row_deviation / max_window_s ** 3
-    return min(60.0 * max_first_row_deviation / min_window_s ** 3, max(from_window, from_cap))

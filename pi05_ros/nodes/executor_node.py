@@ -271,7 +271,8 @@ class ExecutorNode(Node):
     def _on_robot_description(self, msg) -> None:
         try:
             self._set_limits(self._limits_from_urdf(msg.data))
-            self.get_logger().info('limits read from robot_description')
+            self.get_logger().info('limits read from robot_description; holding until the next '
+                                   'joint state')
         except Exception as error:  # noqa: B902 -- never raise out of a callback
             self._error = f'robot_description refused: {error}'
             self.get_logger().error(self._error)
@@ -384,6 +385,8 @@ class ExecutorNode(Node):
         try:
             if self.switch is not None:
                 self.tick(now_ns)
+                if self._error and self._error.startswith('tick failed'):
+                    self._error = None
         except Exception as error:  # noqa: B902 -- never raise out of a callback
             self._error = f'tick failed: {type(error).__name__}: {error}'
             self.get_logger().error(self._error, throttle_duration_sec=2.0)

@@ -30,7 +30,7 @@ from pi05_ros.messages.joints import float64_multi_array_to_vector, joint_comman
 from pi05_ros.messages.stamps import duration_to_ns, stamp_to_ns
 from pi05_ros.nodes.params import declare_parameters, DOUBLE_ARRAY, ParamSpec, read_parameter
 import rclpy
-from rclpy.callback_groups import ReentrantCallbackGroup
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
@@ -118,7 +118,7 @@ class SimRobotNode(Node):
         self.target = self.position.copy()
         self._trajectory = None  # (start_ns, times_ns, positions, start_position)
         self._last_step_ns: Optional[int] = None
-        group = ReentrantCallbackGroup()
+        group = MutuallyExclusiveCallbackGroup()  # callbacks share the joint state
         command_msg = {'float64_multi_array': Float64MultiArray, 'joint_state': JointState,
                        'joint_trajectory': JointTrajectory}[self.params['command_type']]
         self.create_subscription(command_msg, self.params['command_topic'], self._on_command,

@@ -36,6 +36,7 @@ PLOT_JOINT_ERRORS = 'error_per_joint.png'
 PLOT_LATENCY = 'latency_histogram.png'
 METRICS_FILE = 'metrics.json'
 INDEX_FILE = 'index.html'
+MAX_PLOTTED_CHUNKS = 200  # long runs: every k-th chunk, evenly spaced
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -78,7 +79,7 @@ def write_metrics(directory: Path, metrics: Mapping) -> Path:
 
 
 def plot_predicted_vs_recorded(path: Path, joint_names: Sequence[str], series: Mapping) -> None:
-    """One panel per joint: ground truth, executed commands and every predicted chunk (thin)."""
+    """One panel per joint: ground truth, executed commands and the predicted chunks (thin)."""
     n = len(joint_names)
     cols = 2 if n > 4 else 1
     rows = int(math.ceil(n / cols))
@@ -87,7 +88,9 @@ def plot_predicted_vs_recorded(path: Path, joint_names: Sequence[str], series: M
     t0 = series['t0_ns']
     for j, name in enumerate(joint_names):
         ax = axes[j]
-        for times, rows_j in zip(series['chunk_times_ns'], series['chunk_positions']):
+        every = max(1, int(math.ceil(len(series['chunk_times_ns']) / MAX_PLOTTED_CHUNKS)))
+        for times, rows_j in zip(series['chunk_times_ns'][::every],
+                                 series['chunk_positions'][::every]):
             ax.plot((np.asarray(times) - t0) / 1e9, np.asarray(rows_j)[:, j], color='tab:orange',
                     alpha=0.35, linewidth=0.8)
         if len(series['truth_times_ns']):
