@@ -23,7 +23,7 @@ the same run: sampling without the prefix KV cache (one joint prefix + action pa
 step, which is what a cache-less implementation does). CUDA rows (float32 and bfloat16) are
 added when a GPU is present.
 
-    PYTHONPATH=. python bench/model_latency.py [--iters 5] [--full-depth 1] [--skip-full]
+    PYTHONPATH=. python bench/model_latency.py [--iters 5] [--full-depth 2] [--skip-full]
 """
 
 import argparse
@@ -162,7 +162,7 @@ def main() -> None:
     parser.add_argument('--iters', type=int, default=5)
     parser.add_argument('--baseline-iters', type=int, default=2)
     parser.add_argument('--prompt-len', type=int, default=48)
-    parser.add_argument('--full-depth', type=int, default=1,
+    parser.add_argument('--full-depth', type=int, default=2,
                         help='layers per tower of the full-width model (18 = released)')
     parser.add_argument('--skip-full', action='store_true')
     parser.add_argument('--threads', type=int, default=0, help='torch CPU threads (0: default)')

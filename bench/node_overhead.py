@@ -114,7 +114,7 @@ def node_cycle(graph, node, images, state) -> Dict[str, float]:
 
 
 def direct_cycle(cache, policy, types, images, state, now_ns) -> Dict[str, float]:
-    """The same work on the ROS-free core, without the node (baseline)."""
+    """Do the same work on the ROS-free core, without the node (baseline)."""
     from pi05_ros.messages.trajectory import chunk_to_joint_trajectory
     start = time.perf_counter()
     cache.put_joint_state(state, now_ns)

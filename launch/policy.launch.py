@@ -55,7 +55,7 @@ def as_bool(value: str) -> bool:
 
 
 def policy_nodes(context):
-    """The policy and executor nodes, configured from the resolved launch arguments."""
+    """Create the policy and executor nodes from the resolved launch arguments."""
     def arg(name: str) -> str:
         return LaunchConfiguration(name).perform(context)
 

@@ -376,7 +376,7 @@ class ParameterType(enum.IntEnum):
 
     @classmethod
     def from_parameter_value(cls, value):
-        """rclpy's rules, including the empty-list-is-BYTE_ARRAY trap."""
+        """Type a value by rclpy's rules, including the empty-list-is-BYTE_ARRAY trap."""
         if value is None:
             return cls.NOT_SET
         if isinstance(value, bool):
@@ -752,6 +752,16 @@ def make_node_class(graph: FakeGraph) -> type:
             graph.nodes.append(self)
             self.declare_parameter('use_sim_time', False)
 
+        @property
+        def executor(self):
+            return getattr(self, '_executor', None)
+
+        @executor.setter
+        def executor(self, new_executor):
+            # as rclpy: assigning attaches the node to that rclpy executor
+            new_executor.add_node(self)
+            self._executor = new_executor
+
         # --- names
         def get_name(self):
             return self._name
@@ -1010,6 +1020,7 @@ def make_executor_classes(graph: FakeGraph):
 
         def add_node(self, node):
             self.nodes.append(node)
+            node._executor = self
             return True
 
         def remove_node(self, node):
@@ -1049,7 +1060,7 @@ def _module(name: str, **attrs) -> types.ModuleType:
 
 
 def build_modules(graph: FakeGraph) -> Dict[str, types.ModuleType]:
-    """The fake module tree, bound to ``graph``."""
+    """Build the fake module tree, bound to ``graph``."""
     for package, names in MESSAGE_PACKAGES.items():
         for name in names:
             _message_class(f'{package}/msg/{name}')

@@ -115,11 +115,7 @@ def active_node(graph, checkpoint, **params):
 def test_full_loop_publishes_a_wire_valid_chunk_that_the_executor_follows(graph, checkpoint):
     from pi05_ros.nodes.executor_node import ExecutorNode
     node = active_node(graph, checkpoint)
-    graph.param_overrides['pi05_executor'] = {
-        'profile': 'demo', 'engage_policy_on_start': True, 'limits.max_velocity': [10.0],
-        'limits.lower': [-100.0], 'limits.upper': [100.0],
-        'executor.max_first_row_deviation': 100.0, 'executor.max_chunk_age': 100.0,
-        'executor.row_velocity_factor': 1000.0}  # random weights: the chunk is noise
+    graph.param_overrides['pi05_executor'] = {'profile': 'demo', 'engage_policy_on_start': True}
     graph.remaps['pi05_executor'] = {'~/action_chunk': f'{NODE}/action_chunk'}
     executor = ExecutorNode()
     graph.publish('/joint_states', joint_state(graph))
@@ -128,11 +124,13 @@ def test_full_loop_publishes_a_wire_valid_chunk_that_the_executor_follows(graph,
     observation_ns = graph.now_ns
     graph.fire_timers(node)
     assert len(chunks(graph)) == 1
+    from pi05_ros.policy.profiles import load_profile
+    profile = load_profile('demo')
     wire = from_cdr(to_cdr(chunks(graph)[0]), 'trajectory_msgs/msg/JointTrajectory')
-    assert list(wire.joint_names) == JOINTS and len(wire.points) == 50
+    assert list(wire.joint_names) == JOINTS and len(wire.points) == profile.chunk_rows
     assert wire.header.stamp.sec * 10**9 + wire.header.stamp.nanosec == observation_ns
     times = [p.time_from_start.sec * 10**9 + p.time_from_start.nanosec for p in wire.points]
-    assert times == [(k + 1) * 20_000_000 for k in range(50)]
+    assert times == [(k + 1) * profile.control_dt_ns for k in range(profile.chunk_rows)]
     assert np.isfinite(np.array([p.positions for p in wire.points])).all()
     status, values = diagnostics(graph)
     assert status.level == status.OK

@@ -40,7 +40,7 @@ def test_every_shipped_profile_loads_with_consistent_layouts():
 
 
 @pytest.mark.parametrize('name,joints,space,asset,rows,dt_ns,prompt_format', [
-    ('demo', 7, 'absolute', 'demo', 50, 20_000_000, 'state'),
+    ('demo', 7, 'delta', 'demo', 50, 50_000_000, 'state'),
     ('droid', 8, 'velocity', 'droid', 15, 66_666_667, 'state'),
     ('aloha', 14, 'delta', 'trossen', 50, 20_000_000, 'state'),
     ('libero', 7, 'absolute', 'physical-intelligence/libero', 10, 50_000_000, 'text'),
@@ -53,14 +53,14 @@ def test_shipped_profile_facts(name, joints, space, asset, rows, dt_ns, prompt_f
     assert profile.prompt_format == prompt_format
 
 
-def test_demo_has_three_cameras_one_per_slot_and_absolute_identity():
+def test_demo_has_three_cameras_one_per_slot_and_delta_actions_on_every_joint():
     profile = load_profile('demo')
     assert sorted(c.slot for c in profile.cameras) == sorted(IMAGE_SLOTS)
     state = np.linspace(-0.5, 0.5, 7)
     assert np.array_equal(state_to_model(profile, state), state)
     actions = np.random.default_rng(0).normal(size=(50, 32))
     out = actions_to_robot(profile, actions, state, state)
-    assert np.array_equal(out, actions[:, :7])
+    assert np.array_equal(out, actions[:, :7] + state)
 
 
 def aloha_gripper_to_pi(x):
@@ -170,7 +170,7 @@ def base_profile(**changes):
 @pytest.mark.parametrize('changes,field', [
     ({'action': {'space': 'torque'}}, 'action.space'),
     ({'action': {'space': 'delta', 'mask': ['elbow']}}, 'action.mask'),
-    ({'action': {'mask': ['joint_1']}}, 'action.mask'),
+    ({'action': {'space': 'absolute', 'mask': ['joint_1']}}, 'action.mask'),
     ({'action': {'sign': [1, -1]}}, 'action.sign'),
     ({'action': {'convert': {'joint_1': 'nonsense'}}}, 'action.convert.joint_1'),
     ({'action': {'clip': {'joint_1': [1.0, -1.0]}}}, 'action.clip.joint_1'),

@@ -103,7 +103,7 @@ def test_infer_equals_openpi_transforms_plus_network(golden_dir, golden_checkpoi
 
     # openpi, written out independently: quantile-normalize the state, pi05 prompt with the
     # 256-bin state, SentencePiece with BOS, pad to 48; resize_with_pad + x/255*2-1; network;
-    # unnormalize the first 7 dims; keep chunk_rows rows.
+    # unnormalize the first 7 dims; add the state (the demo's delta actions); keep chunk_rows rows.
     q01, q99 = np.array(stats['q01']), np.array(stats['q99'])
     norm_state = (obs.state - q01) / (q99 - q01 + 1e-6) * 2.0 - 1.0
     bins = np.digitize(norm_state, np.linspace(-1, 1, 257)[:-1]) - 1
@@ -123,11 +123,11 @@ def test_infer_equals_openpi_transforms_plus_network(golden_dir, golden_checkpoi
     model = golden_model(golden_dir / 'tiny')
     raw = model.sample_actions(images, masks, tokens, token_mask,
                                noise=torch.from_numpy(noise)[None])[0].double().numpy()
-    expected = (raw[:20, :7] + 1.0) / 2.0 * (q99 - q01 + 1e-6) + q01
+    expected = (raw[:20, :7] + 1.0) / 2.0 * (q99 - q01 + 1e-6) + q01 + obs.state
 
     assert chunk.positions.shape == (20, 7)
     np.testing.assert_allclose(chunk.positions, expected, atol=1e-5, rtol=0)
-    assert chunk.stamp_ns == obs.stamp_ns and chunk.dt_ns == 20_000_000
+    assert chunk.stamp_ns == obs.stamp_ns and chunk.dt_ns == 50_000_000
     assert chunk.joint_names == profile.joint_names
     assert {'preprocess', 'prefix', 'denoise', 'postprocess', 'model', 'total'} <= set(
         chunk.timing_ms)

@@ -411,7 +411,9 @@ class PI05Model(nn.Module):
                generator: Optional[torch.Generator]) -> torch.Tensor:
         shape = (batch, self.config.action_horizon, self.config.action_dim)
         if noise is None:
-            return torch.randn(shape, generator=generator, dtype=torch.float32, device=device)
+            source = device if generator is None else generator.device
+            noise = torch.randn(shape, generator=generator, dtype=torch.float32, device=source)
+            return noise.to(device)
         _check_tensor('noise', noise, shape, torch.float32)
         return noise
 

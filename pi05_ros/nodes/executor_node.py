@@ -151,13 +151,13 @@ class ExecutorNode(Node):
         self.executor_config = self._executor_config()
         self.mode_config = self._mode_config()
         self.limits: Optional[JointLimits] = None
-        self.executor: Optional[TrajectoryExecutor] = None
+        self.trajectory_executor: Optional[TrajectoryExecutor] = None
         self.switch: Optional[ModeSwitch] = None
         self.counters = {'ticks': 0, 'chunks_received': 0, 'chunks_accepted': 0,
                          'chunks_refused': 0, 'joint_states_refused': 0,
                          'teleop_refused': 0, 'jtc_trajectories': 0}
         self.last_chunk_result = 'none yet'
-        self._error: Optional[str] = None
+        self._error_message: Optional[str] = None
         self._last_mode: Optional[str] = None
         self._last_source: Optional[str] = None
         self._last_status: Optional[str] = None
@@ -245,9 +245,9 @@ class ExecutorNode(Node):
 
     def _set_limits(self, limits: JointLimits) -> None:
         self.limits = limits
-        self.executor = TrajectoryExecutor(limits, self.executor_config)
+        self.trajectory_executor = TrajectoryExecutor(limits, self.executor_config)
         self.switch = None
-        self._error = None
+        self._error_message = None
 
     def _create_outputs(self) -> None:
         topic = self.params['output.topic'] or OUTPUT_TYPES[self.output_type]
@@ -274,8 +274,8 @@ class ExecutorNode(Node):
             self.get_logger().info('limits read from robot_description; holding until the next '
                                    'joint state')
         except Exception as error:  # noqa: B902 -- never raise out of a callback
-            self._error = f'robot_description refused: {error}'
-            self.get_logger().error(self._error)
+            self._error_message = f'robot_description refused: {error}'
+            self.get_logger().error(self._error_message)
 
     def _on_joint_state(self, msg) -> None:
         if self.limits is None:
@@ -295,8 +295,8 @@ class ExecutorNode(Node):
         if not np.isfinite(initial).all():
             raise ValueError('joint_state.position: expected finite values to start from')
         initial = self.limits.clamp_positions(initial)
-        self.switch = ModeSwitch(self.limits, self.executor, initial, self.mode_config)
-        self.executor.reset(initial, stamp_ns)
+        self.switch = ModeSwitch(self.limits, self.trajectory_executor, initial, self.mode_config)
+        self.trajectory_executor.reset(initial, stamp_ns)
         self.get_logger().info('first joint state: holding the measured positions')
         if self.params['engage_policy_on_start']:
             self._request('engage_policy', self._now_ns())
@@ -350,7 +350,7 @@ class ExecutorNode(Node):
     # --- services -----------------------------------------------------------------------------
 
     def _request(self, request: str, now_ns: int):
-        """Apply an operator request and publish it on ~/mode_request (for replay)."""
+        """Apply an operator request; publish it on ``~/mode_request`` for replay."""
         if self.switch is None:
             return False, 'no joint state received yet: nothing to command'
         if request in ('engage_policy', 'disengage_policy'):
@@ -385,11 +385,11 @@ class ExecutorNode(Node):
         try:
             if self.switch is not None:
                 self.tick(now_ns)
-                if self._error and self._error.startswith('tick failed'):
-                    self._error = None
+                if self._error_message and self._error_message.startswith('tick failed'):
+                    self._error_message = None
         except Exception as error:  # noqa: B902 -- never raise out of a callback
-            self._error = f'tick failed: {type(error).__name__}: {error}'
-            self.get_logger().error(self._error, throttle_duration_sec=2.0)
+            self._error_message = f'tick failed: {type(error).__name__}: {error}'
+            self.get_logger().error(self._error_message, throttle_duration_sec=2.0)
         period = seconds_to_ns(self.params['diagnostics_period'])
         if self._last_diagnostics_ns is None or now_ns - self._last_diagnostics_ns >= period:
             self._last_diagnostics_ns = now_ns
@@ -420,12 +420,13 @@ class ExecutorNode(Node):
         switches between tracking and holding. TELEOP: the command one period ahead, every
         period. HOLD: the held command, once on entering.
         """
-        status = None if self.executor.last_command is None else self.executor.last_command.status
+        last = self.trajectory_executor.last_command
+        status = None if last is None else last.status
         changed = tick.source != self._last_source or status != self._last_status
         self._last_status = status
         points = None
         if tick.source == 'policy' and (self._chunk_accepted_since_tick or changed):
-            points = self.executor.splice_trajectory(now_ns)
+            points = self.trajectory_executor.splice_trajectory(now_ns)
         elif tick.source == 'teleop' or (tick.source == 'hold' and changed):
             points = TrajectoryPoints(now_ns, tuple(self.joint_names),
                                       np.array([self._period_ns], np.int64),
@@ -464,22 +465,23 @@ class ExecutorNode(Node):
             'output_type': self.output_type, 'command_topic': self.command_pub.topic_name,
             'joints': ' '.join(self.joint_names),
             'limits': 'ready' if self.limits is not None else 'waiting for robot_description',
-            'last_chunk_result': self.last_chunk_result, 'error': self._error or 'none',
+            'last_chunk_result': self.last_chunk_result, 'error': self._error_message or 'none',
         }
         values.update(self.counters)
-        if self.executor is not None:
-            last = self.executor.last_command
+        if self.trajectory_executor is not None:
+            last = self.trajectory_executor.last_command
             values['executor_status'] = 'none' if last is None else last.status
             values['executor_reason'] = 'none' if last is None else last.reason
-            values.update({f'refused.{k}': v for k, v in self.executor.refusals.items()})
+            refusals = self.trajectory_executor.refusals
+            values.update({f'refused.{k}': v for k, v in refusals.items()})
         if self.switch is not None:
             values.update(self.switch.diagnostics())
         return values
 
     def publish_diagnostics(self) -> None:
         """Publish one DiagnosticArray: mode, source, executor state, counters."""
-        if self._error:
-            level, message = ERROR, self._error
+        if self._error_message:
+            level, message = ERROR, self._error_message
         elif self.switch is None:
             level, message = WARN, ('waiting for robot_description' if self.limits is None
                                     else 'waiting for the first joint state')

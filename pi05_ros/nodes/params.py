@@ -65,7 +65,7 @@ def declare_parameters(node, specs: Iterable[ParamSpec]) -> Dict[str, Any]:
 
 
 def read_parameter(node, name: str) -> Any:
-    """The parameter's value as plain Python (lists for arrays), None if declared but unset."""
+    """Return the parameter's value as plain Python (lists for arrays); None if unset."""
     try:
         value = node.get_parameter(name).value
     except ParameterUninitializedException:

@@ -89,7 +89,7 @@ POLICY_PARAMETERS = (
 
 
 def camera_parameters(name: str, topic: str) -> tuple:
-    """The per-camera parameters ``cameras.<name>.*``, declared at configure from the profile."""
+    """Return the parameters ``cameras.<name>.*`` (declared at configure, from the profile)."""
     return (
         ParamSpec(f'cameras.{name}.topic', topic,
                   f"Image topic of camera {name!r} (default: the profile's)."),
@@ -137,14 +137,14 @@ class PolicyNode(LifecycleNode):
         self._inference_group = MutuallyExclusiveCallbackGroup()
         self._diagnostics_group = MutuallyExclusiveCallbackGroup()
         self._busy = threading.Lock()
-        self._active = False
+        self._inferring = False
         self._policy = None
         self._cache = None
-        self._subscriptions: list = []
+        self._input_subscriptions: list = []
         self._chunk_pub = None
-        self._timer = None
-        self._status = 'unconfigured'
-        self._error: Optional[str] = None
+        self._inference_timer = None
+        self._lifecycle_status = 'unconfigured'
+        self._error_message: Optional[str] = None
         self.stats = CycleStats()
         self._trajectory_types = JointTrajectoryTypes(
             joint_trajectory=JointTrajectory, joint_trajectory_point=JointTrajectoryPoint,
@@ -156,7 +156,7 @@ class PolicyNode(LifecycleNode):
     # --- lifecycle ----------------------------------------------------------------------------
 
     def on_configure(self, state) -> TransitionCallbackReturn:
-        self._error = None
+        self._error_message = None
         try:
             self._policy = self._load_policy()
             self._cache = self._make_cache()
@@ -166,7 +166,7 @@ class PolicyNode(LifecycleNode):
             self._destroy_interfaces()
             self._policy = self._cache = None
             return TransitionCallbackReturn.FAILURE
-        self._status = 'inactive'
+        self._lifecycle_status = 'inactive'
         identity = self._identity()
         self.get_logger().info(f'configured: {identity.get("checkpoint")} '
                                f'({identity.get("config")}) on {identity.get("device")}')
@@ -175,34 +175,34 @@ class PolicyNode(LifecycleNode):
 
     def on_activate(self, state) -> TransitionCallbackReturn:
         result = super().on_activate(state)
-        self._active = True
-        self._status = 'active'
+        self._inferring = True
+        self._lifecycle_status = 'active'
         self.stats.last_cycle_start_ns = None
         self.get_logger().info('active: publishing action chunks')
         return result
 
     def on_deactivate(self, state) -> TransitionCallbackReturn:
-        self._active = False
-        self._status = 'inactive'
+        self._inferring = False
+        self._lifecycle_status = 'inactive'
         self.get_logger().info('inactive: no more action chunks')
         return super().on_deactivate(state)
 
     def on_cleanup(self, state) -> TransitionCallbackReturn:
-        self._active = False
+        self._inferring = False
         self._destroy_interfaces()
         self._policy = self._cache = None
-        self._status = 'unconfigured'
+        self._lifecycle_status = 'unconfigured'
         return TransitionCallbackReturn.SUCCESS
 
     def on_shutdown(self, state) -> TransitionCallbackReturn:
-        self._active = False
+        self._inferring = False
         self._destroy_interfaces()
         self._policy = self._cache = None
-        self._status = 'finalized'
+        self._lifecycle_status = 'finalized'
         return TransitionCallbackReturn.SUCCESS
 
     def on_error(self, state) -> TransitionCallbackReturn:
-        self._active = False
+        self._inferring = False
         self._destroy_interfaces()
         self._policy = self._cache = None
         self._fail('lifecycle error: cleaned up, back to unconfigured')
@@ -211,7 +211,7 @@ class PolicyNode(LifecycleNode):
     @property
     def lifecycle_status(self) -> str:
         """'unconfigured', 'inactive', 'active' or 'finalized', as this node sees itself."""
-        return self._status
+        return self._lifecycle_status
 
     # --- configure helpers --------------------------------------------------------------------
 
@@ -271,11 +271,11 @@ class PolicyNode(LifecycleNode):
             if transport not in TRANSPORTS:
                 raise ValueError(f'cameras.{name}.transport: expected one of '
                                  f'{sorted(TRANSPORTS)}, got {transport!r}')
-            self._subscriptions.append(self.create_subscription(
+            self._input_subscriptions.append(self.create_subscription(
                 TRANSPORTS[transport], self.params[f'cameras.{name}.topic'],
                 self._image_callback(name), qos_profile_sensor_data,
                 callback_group=self._sensor_group))
-        self._subscriptions.append(self.create_subscription(
+        self._input_subscriptions.append(self.create_subscription(
             JointState,
             self.params['joint_states_topic'] or self._policy.profile.joint_states_topic,
             self._on_joint_state,
@@ -283,22 +283,22 @@ class PolicyNode(LifecycleNode):
         latched = QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST,
                              reliability=ReliabilityPolicy.RELIABLE,
                              durability=DurabilityPolicy.TRANSIENT_LOCAL)
-        self._subscriptions.append(self.create_subscription(
+        self._input_subscriptions.append(self.create_subscription(
             String, '~/prompt', self._on_prompt, latched, callback_group=self._sensor_group))
         self._chunk_pub = self.create_lifecycle_publisher(JointTrajectory, '~/action_chunk', 10)
         rate = self.params['inference_rate_hz']
         if not rate > 0.0:
             raise ValueError(f'inference_rate_hz: expected a positive rate, got {rate}')
-        self._timer = self.create_timer(1.0 / rate, self._on_inference_timer,
-                                        callback_group=self._inference_group)
+        self._inference_timer = self.create_timer(1.0 / rate, self._on_inference_timer,
+                                                  callback_group=self._inference_group)
 
     def _destroy_interfaces(self) -> None:
-        for sub in self._subscriptions:
+        for sub in self._input_subscriptions:
             self.destroy_subscription(sub)
-        self._subscriptions = []
-        if self._timer is not None:
-            self.destroy_timer(self._timer)
-            self._timer = None
+        self._input_subscriptions = []
+        if self._inference_timer is not None:
+            self.destroy_timer(self._inference_timer)
+            self._inference_timer = None
         if self._chunk_pub is not None:
             self.destroy_lifecycle_publisher(self._chunk_pub)
             self._chunk_pub = None
@@ -356,7 +356,7 @@ class PolicyNode(LifecycleNode):
         self.stats.last_cycle_start_ns = now_ns
 
     def _on_inference_timer(self) -> None:
-        if not self._active:
+        if not self._inferring:
             return
         if not self._busy.acquire(blocking=False):
             self.stats.skipped_cycles += 1  # an inference is still running: skip this period
@@ -415,8 +415,8 @@ class PolicyNode(LifecycleNode):
         self.get_logger().warning('no chunk: ' + '; '.join(reasons), throttle_duration_sec=2.0)
 
     def _fail(self, message: str) -> None:
-        self._error = message
-        self._status = 'unconfigured'
+        self._error_message = message
+        self._lifecycle_status = 'unconfigured'
         self.get_logger().error(message)
         self.publish_diagnostics()
 
@@ -427,7 +427,7 @@ class PolicyNode(LifecycleNode):
 
     def _on_diagnostics_timer(self) -> None:
         try:
-            if not self._active:
+            if not self._inferring:
                 self.publish_diagnostics()
         except Exception as error:  # noqa: B902 -- never raise out of a callback
             self.get_logger().error(f'diagnostics failed: {error}', throttle_duration_sec=5.0)
@@ -435,7 +435,7 @@ class PolicyNode(LifecycleNode):
     def diagnostics_values(self) -> Dict[str, Any]:
         stats = self.stats
         values: Dict[str, Any] = {
-            'lifecycle_state': self._status,
+            'lifecycle_state': self._lifecycle_status,
             'checkpoint_dir': self.params['checkpoint_dir'],
             'profile': self.params['profile'],
             'device': self.params['device'], 'dtype': self.params['dtype'],
@@ -443,7 +443,7 @@ class PolicyNode(LifecycleNode):
             'cycles_without_chunk': stats.cycles_without_chunk,
             'skipped_cycles': stats.skipped_cycles,
             'no_chunk_reason': '; '.join(stats.no_chunk_reasons) or 'none',
-            'error': self._error or 'none',
+            'error': self._error_message or 'none',
         }
         values.update({f'model.{k}': v for k, v in self._identity().items()})
         if stats.chunk_age_ms is not None:
@@ -454,12 +454,12 @@ class PolicyNode(LifecycleNode):
 
     def publish_diagnostics(self) -> None:
         """Publish one DiagnosticArray with the node's state, latencies and reasons."""
-        if self._error:
-            level, message = ERROR, self._error
+        if self._error_message:
+            level, message = ERROR, self._error_message
         elif self.stats.no_chunk_reasons:
             level, message = WARN, 'no chunk: ' + '; '.join(self.stats.no_chunk_reasons)
         else:
-            level, message = OK, self._status
+            level, message = OK, self._lifecycle_status
         self._diagnostics_pub.publish(diagnostic_array(
             self.get_clock().now().to_msg(), f'{self.get_name()}: policy',
             self.get_fully_qualified_name(), level, message, self.diagnostics_values()))

@@ -41,6 +41,7 @@ import sentencepiece
 DEMO_VOCAB = 400  # SentencePiece pieces (with byte fallback)
 DEMO_MODEL_VOCAB = 512
 DEMO_MAX_TOKEN_LEN = 96
+DEMO_DELTA_RANGE = 0.002  # rad: q01/q99 of the demo's delta actions
 DEMO_WORDS = ('pick up the red green blue yellow block cube cup bowl plate bin box and place put '
               'it in on into of to a an push pull open close drawer door button stack move left '
               'right top bottom front back towel fold grasp release lift hold wipe table shelf '
@@ -85,11 +86,18 @@ def train_demo_tokenizer(path: Union[str, Path]) -> Path:
 
 
 def demo_norm_stats(profile: RobotProfile) -> dict:
-    """Stats for the profile's model dims: every dim spans [-1, 1] (q01/q99), mean 0, std 0.5."""
-    def stats(dims: int) -> NormStats:
-        return NormStats(mean=np.zeros(dims), std=np.full(dims, 0.5), q01=np.full(dims, -1.0),
-                         q99=np.full(dims, 1.0))
-    return {'state': stats(len(profile.state_dims)), 'actions': stats(len(profile.action_dims))}
+    """Stats for the profile's model dims, centred on 0.
+
+    States span [-1, 1] (q01/q99). Actions span [-1, 1] too, except delta actions, which span
+    +-DEMO_DELTA_RANGE: the random network's chunks then stay within a few milliradians of the
+    observed state, smooth enough for the executor to accept them.
+    """
+    def stats(dims: int, half_range: float) -> NormStats:
+        return NormStats(mean=np.zeros(dims), std=np.full(dims, half_range / 2),
+                         q01=np.full(dims, -half_range), q99=np.full(dims, half_range))
+    action_range = DEMO_DELTA_RANGE if profile.action_space == 'delta' else 1.0
+    return {'state': stats(len(profile.state_dims), 1.0),
+            'actions': stats(len(profile.action_dims), action_range)}
 
 
 def make_demo_checkpoint(directory: Union[str, Path], profile: Union[str, RobotProfile] = 'demo',

@@ -56,11 +56,14 @@ class DemoBagSpec:
 
 
 def demo_trajectory(times_s: np.ndarray, num_joints: int) -> np.ndarray:
-    """(T, J) smooth joint positions: per-joint sums of two sines, amplitude <= 0.6 rad."""
+    """(T, J) smooth joint positions: per-joint sums of two sines.
+
+    Amplitude <= 0.33 rad and speed <= 0.44 rad/s, an unhurried arm motion.
+    """
     t = np.asarray(times_s, dtype=np.float64)[:, None]  # (T, 1)
     j = np.arange(num_joints, dtype=np.float64)[None, :]  # (1, J)
-    return (0.4 * np.sin(2 * np.pi * 0.25 * t + 0.7 * j)
-            + 0.2 * np.sin(2 * np.pi * 0.6 * t + 1.3 * j)
+    return (0.25 * np.sin(2 * np.pi * 0.15 * t + 0.7 * j)
+            + 0.08 * np.sin(2 * np.pi * 0.4 * t + 1.3 * j)
             + 0.05 * j)
 
 
