@@ -95,6 +95,9 @@ def test_check_fails_on_a_perturbed_reference(golden_dir, tmp_path, capsys):
     assert 'FAIL: out.actions' in capsys.readouterr().out
 
 
-def test_missing_case_files_are_reported(tmp_path):
+def test_missing_case_files_are_reported(tmp_path, golden_dir, capsys):
     with pytest.raises(FileNotFoundError, match='config.json'):
         check_golden.load_case(tmp_path)
+    assert check_golden.main([str(tmp_path)]) == 2
+    assert check_golden.main([str(golden_dir / 'geom'), '--numerics', 'jax']) == 2
+    assert 'jax_io.safetensors' in capsys.readouterr().err

@@ -255,3 +255,30 @@ def test_main_tears_down_cleanly(graph):
     executor_node.main(args=[])
     assert not rclpy.ok()
     assert all(p.destroyed for p in graph.publishers)
+
+
+def test_robot_outside_its_limits_is_not_commanded_until_it_is_back_inside(graph):
+    node = make_executor(graph, engage_policy_on_start=True)
+    joint_state(graph, [2.3, 0.0])  # joint a beyond its 2.0 upper limit
+    run(graph, node, 0.05, robot=False)
+    assert commands(graph).size == 0  # clamping to 2.0 would be a 0.3 rad jump
+    graph.advance(1.0)
+    graph.fire_timers(node)
+    status, values = diagnostics(graph)
+    assert 'outside their position limits' in values['error'] and 'a=2.300' in values['error']
+    joint_state(graph, [1.9, 0.0])
+    run(graph, node, 0.05, robot=False)
+    out = commands(graph)
+    assert len(out) > 0
+    np.testing.assert_allclose(out[0], [1.9, 0.0])
+    graph.advance(1.0)
+    graph.fire_timers(node)
+    assert diagnostics(graph)[1]['error'] == 'none'
+
+
+def test_joint_state_command_is_stamped_with_the_tick_time(graph):
+    node = make_executor(graph, **{'output.type': 'joint_state'})
+    joint_state(graph, [0.1, 0.2])
+    run(graph, node, 0.05)
+    msg = graph.published(f'{NODE}/joint_commands')[-1]
+    assert msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec == graph.now_ns

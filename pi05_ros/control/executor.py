@@ -315,7 +315,7 @@ class TrajectoryExecutor:
         return decision
 
     def _settled_reference(self, now_ns: int) -> Reference:
-        """The running reference with finished blends folded away."""
+        """Return the running reference with finished blends folded away."""
         reference = self._reference
         while isinstance(reference, Blend) and now_ns >= reference.end_ns:
             reference = reference.new
@@ -355,7 +355,7 @@ class TrajectoryExecutor:
             self._hold(now_ns, 'chunk_exhausted')  # rows done and the splice into them too
 
     def tick(self, now_ns: int) -> Optional[Command]:
-        """The command for time now_ns (None before the first joint state or reset)."""
+        """Return the command for time now_ns (None before the first joint state or reset)."""
         if self._reference is None:
             return None
         now_ns = int(now_ns)
@@ -400,7 +400,7 @@ class TrajectoryExecutor:
         return command
 
     def splice_trajectory(self, now_ns: int) -> Optional[TrajectoryPoints]:
-        """The spliced reference from now on as JointTrajectory points (None before ready).
+        """Return the spliced reference from now on as JointTrajectory points (None before ready).
 
         While tracking: one point per remaining chunk row (the blend included), then the braking
         tail after the last row sampled every jtc_hold_period_s, ending at rest. While holding:

@@ -127,7 +127,7 @@ def evaluate_segment(coefficients: np.ndarray, tau_s: float) -> Tuple[np.ndarray
 
 
 def evaluate_derivative(coefficients: np.ndarray, tau_s: np.ndarray, order: int) -> np.ndarray:
-    """The order-th time derivative of segment coefficients (6, J) at local times tau_s (T,)."""
+    """Evaluate the order-th time derivative of coefficients (6, J) at local times tau_s (T,)."""
     tau_s = np.atleast_1d(np.asarray(tau_s, dtype=np.float64))
     result = np.zeros((tau_s.shape[0], coefficients.shape[1]))
     for i in range(order, DEGREE + 1):

@@ -54,7 +54,7 @@ class CommandLog:
                                decision.reason))
 
     def seam_times_ns(self) -> np.ndarray:
-        """Times at which a chunk was accepted (the seams of the stream)."""
+        """Return the times at which a chunk was accepted (the seams of the stream)."""
         return np.array([d[0] for d in self.decisions if d[2]], dtype=np.int64)
 
     def refused(self) -> List[Tuple[int, int, str]]:

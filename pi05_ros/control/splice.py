@@ -40,7 +40,7 @@ WINDOW_GROWTH = 1.25  # ratio between successive candidate windows
 
 def required_window_s(old: Reference, new: Reference, start_ns: int, window_s: float,
                       limits: JointLimits, headroom: float) -> float:
-    """The blend length the gap between old and new over [start, start + window_s] needs."""
+    """Return the blend length the gap between old and new over [start, start + window_s] needs."""
     times = start_ns + np.round(np.linspace(0.0, window_s, GAP_SAMPLES) / NS).astype(np.int64)
     gaps, gap_rates = [], []
     for t in times:
@@ -65,7 +65,7 @@ def required_window_s(old: Reference, new: Reference, start_ns: int, window_s: f
 
 def blend_duration_ns(old: Reference, new: Reference, start_ns: int, limits: JointLimits,
                       min_window_s: float, max_window_s: float, headroom: float) -> int:
-    """The blend length (ns) for splicing ``new`` into ``old`` from ``start_ns``.
+    """Return the blend length (ns) for splicing ``new`` into ``old`` from ``start_ns``.
 
     Tries windows from min_window_s upwards (x1.25) and takes the first one that is long enough
     for the gap measured over that window. Windows end no later than the old reference's plan

@@ -37,7 +37,7 @@ class Reference:
         raise NotImplementedError
 
     def at_rest_after(self, t_ns: int) -> bool:
-        """True when the reference is constant from t_ns on."""
+        """Return True when the reference is constant from t_ns on."""
         raise NotImplementedError
 
     def planned_until_ns(self) -> Optional[int]:
@@ -161,5 +161,5 @@ class Blend(Reference):
         return self.new.planned_until_ns()
 
     def settled(self, t_ns: int) -> Optional[Reference]:
-        """The new reference once the blend is over (None while blending)."""
+        """Return the new reference once the blend is over (None while blending)."""
         return self.new if t_ns >= self.end_ns else None

@@ -239,7 +239,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument('--numerics', choices=('pytorch', 'jax'), default='pytorch')
     args = parser.parse_args(argv)
     torch.set_float32_matmul_precision('highest')
-    rows = run(args.case_dir, args.dtype, args.numerics)
+    try:
+        rows = run(args.case_dir, args.dtype, args.numerics)
+    except (FileNotFoundError, ValueError) as exc:  # not a case directory / wrong geometry
+        print(f'error: {exc}', file=sys.stderr)
+        return 2
     print(f'case {args.case_dir}  dtype {args.dtype}  numerics {args.numerics}')
     print(format_rows(rows))
     failed = [r.name for r in rows if not r.ok]

@@ -360,7 +360,7 @@ def _reject_foreign_layouts(paths: List[KeyPath]) -> None:
 
 def geometry_config(geometry: JaxGeometry, action_horizon: int, max_token_len: int,
                     num_steps: int) -> Dict[str, Any]:
-    """The architecture fields of the golden ``config.json`` format for this geometry."""
+    """Return the architecture fields of the golden ``config.json`` format for this geometry."""
     g = geometry
 
     def gemma(width: int, mlp_dim: int, adarms: bool) -> Dict[str, Any]:
@@ -537,7 +537,7 @@ def _projections(read: Reader) -> Pairs:
 
 
 def numpy_to_torch(array: np.ndarray) -> torch.Tensor:
-    """A contiguous torch copy of ``array``; bfloat16 (ml_dtypes) arrays become torch.bfloat16."""
+    """Copy ``array`` to a contiguous tensor; bfloat16 (ml_dtypes) arrays become torch.bfloat16."""
     array = np.ascontiguousarray(array)
     if array.dtype.name == 'bfloat16':
         return torch.from_numpy(array.view(np.int16)).view(torch.bfloat16)

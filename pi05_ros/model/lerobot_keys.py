@@ -55,7 +55,7 @@ class LeRobotCheckpointError(ValueError):
 
 
 def is_lerobot_layout(keys: Iterable[str]) -> bool:
-    """True when the keys are a LeRobot pi05 state_dict (openpi keys behind ``model.``)."""
+    """Return True when the keys are a LeRobot pi05 state_dict (openpi keys behind ``model.``)."""
     keys = list(keys)
     return bool(keys) and all(k.startswith(LEROBOT_PREFIX) for k in keys) and any(
         k.startswith(LEROBOT_PREFIX + 'paligemma_with_expert.') for k in keys)
@@ -140,7 +140,7 @@ def read_lerobot_config(checkpoint_dir: Path) -> Dict[str, Any]:
 
 
 def lerobot_architecture(config: Mapping[str, Any]) -> Dict[str, Any]:
-    """The golden ``config.json`` architecture fields for a LeRobot pi05 ``config.json`` dict.
+    """Map a LeRobot pi05 ``config.json`` dict to the golden ``config.json`` architecture fields.
 
     LeRobot names: chunk_size -> action_horizon, max_action_dim -> action_dim,
     tokenizer_max_length -> max_token_len, num_inference_steps -> num_steps; the Gemma variants
@@ -213,7 +213,7 @@ def _pipeline_step(checkpoint_dir: Path, pipeline: str, registry_name: str
 
 
 def lerobot_normalization_stats(checkpoint_dir: Path) -> Dict[str, Any]:
-    """Normalization settings and statistics of a LeRobot pi05 policy directory.
+    """Read the normalization settings and statistics of a LeRobot pi05 policy directory.
 
     Returns ``{'norm_map': {'STATE': 'QUANTILES', ...}, 'eps': float, 'features': {name:
     {'type', 'shape'}}, 'stats': {feature: {stat: float64 array}}}``. ``stats`` holds the
@@ -240,8 +240,10 @@ _OPENPI_STATS = ('mean', 'std', 'q01', 'q99')
 
 
 def to_openpi_norm_stats(stats: Mapping[str, Mapping[str, np.ndarray]]) -> Dict[str, Any]:
-    """LeRobot stats -> openpi ``norm_stats.json`` content (``{'norm_stats': {'state': ...,
-    'actions': ...}}`` with mean/std/q01/q99 lists) for the state and action features present.
+    """Convert LeRobot stats to openpi ``norm_stats.json`` content.
+
+    Returns ``{'norm_stats': {'state': ..., 'actions': ...}}`` with mean/std/q01/q99 lists for the
+    state and action features present.
 
     Note that the formulas differ slightly: LeRobot substitutes eps=1e-8 only where q99 == q01
     (or std == 0); openpi always adds 1e-6 to the denominator.

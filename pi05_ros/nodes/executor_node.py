@@ -294,7 +294,15 @@ class ExecutorNode(Node):
                                'joint_state')
         if not np.isfinite(initial).all():
             raise ValueError('joint_state.position: expected finite values to start from')
-        initial = self.limits.clamp_positions(initial)
+        outside = self.limits.position_violations(initial)
+        if outside.size:
+            # Commanding the nearest in-limit position would jump: command nothing and say so.
+            joints = ', '.join(f'{self.joint_names[i]}={initial[i]:.3f}' for i in outside)
+            self._error_message = (f'not commanding: measured joints outside their position '
+                                   f'limits ({joints}); move them inside or fix the limits')
+            raise ValueError(self._error_message)
+        if self._error_message and self._error_message.startswith('not commanding'):
+            self._error_message = None
         self.switch = ModeSwitch(self.limits, self.trajectory_executor, initial, self.mode_config)
         self.trajectory_executor.reset(initial, stamp_ns)
         self.get_logger().info('first joint state: holding the measured positions')
@@ -405,7 +413,7 @@ class ExecutorNode(Node):
             msg = JointState(name=list(self.joint_names),
                              position=float64_sequence(tick.positions),
                              velocity=float64_sequence(tick.velocities))
-            msg.header.stamp = self.get_clock().now().to_msg()
+            msg.header.stamp.sec, msg.header.stamp.nanosec = ns_to_stamp(now_ns)
             self.command_pub.publish(msg)
         else:
             self._publish_jtc(tick, now_ns)

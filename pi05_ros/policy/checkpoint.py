@@ -111,7 +111,7 @@ def model_config_from_json(data: dict, source: str) -> PI05Config:
 
 
 def read_model_config(directory: Path) -> PI05Config:
-    """The architecture of the checkpoint in ``directory`` (released PI0.5 without config.json)."""
+    """Read the architecture of the checkpoint in ``directory`` (released PI0.5 if no config.json)."""
     path = directory / CONFIG_FILE
     if not path.is_file():
         return PI05Config.pi05()
@@ -143,8 +143,10 @@ LeRobotParts = Tuple[PI05Config, Dict[str, NormStats], str, str]
 
 
 def load_lerobot_checkpoint(directory: Path) -> LeRobotParts:
-    """(architecture, {'state', 'actions'} stats, stats file, normalization mode) of a LeRobot
-    pi05 directory, read with ``pi05_ros.model.lerobot_keys``."""
+    """Read a LeRobot pi05 directory with ``pi05_ros.model.lerobot_keys``.
+
+    Returns (architecture, {'state', 'actions'} stats, stats file, normalization mode).
+    """
     from pi05_ros.model import lerobot_keys
 
     try:
@@ -165,7 +167,7 @@ def load_lerobot_checkpoint(directory: Path) -> LeRobotParts:
 
 
 def resolve_tokenizer(directory: Path, explicit: Optional[Union[str, Path]] = None) -> Path:
-    """The SentencePiece model to use (explicit, checkpoint's tokenizer.model, $PI05_TOKENIZER)."""
+    """Find the SentencePiece model (explicit, checkpoint's tokenizer.model, $PI05_TOKENIZER)."""
     if explicit is not None:
         path = Path(explicit)
         if not path.is_file():

@@ -73,7 +73,7 @@ def write_safetensors(path: Path, tensors: Mapping[str, torch.Tensor],
 
 
 def _checkpoint_dir(src: Path) -> Path:
-    """The directory holding ``params/`` (and ``assets/``), given it or its ``params/``."""
+    """Return the directory holding ``params/`` (and ``assets/``), given it or its ``params/``."""
     params = convert_jax.find_params_dir(src)
     return src if params != src else src.parent
 

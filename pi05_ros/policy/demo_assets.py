@@ -49,7 +49,7 @@ DEMO_WORDS = ('pick up the red green blue yellow block cube cup bowl plate bin b
 
 
 def demo_config(action_horizon: int = 50) -> PI05Config:
-    """The toy architecture: PI0.5's structure with 64-wide Gemma towers and a 32-wide SigLIP."""
+    """Return the toy architecture: PI0.5 with 64-wide Gemma towers and a 32-wide SigLIP."""
     vlm = GemmaConfig(width=64, depth=2, mlp_dim=128, num_heads=4, num_kv_heads=1, head_dim=16)
     expert = GemmaConfig(width=64, depth=2, mlp_dim=128, num_heads=4, num_kv_heads=1,
                          head_dim=16, use_adarms=True, adarms_cond_dim=64)
@@ -71,8 +71,11 @@ def _corpus() -> Iterator[str]:
 
 
 def train_demo_tokenizer(path: Union[str, Path]) -> Path:
-    """Train a small BPE SentencePiece model with PaliGemma's special ids (pad 0, eos 1, bos 2,
-    unk 3), split digits, no dummy prefix, identity normalization and byte fallback."""
+    """Train a small BPE SentencePiece model with PaliGemma's special ids.
+
+    Pad 0, eos 1, bos 2, unk 3; split digits, no dummy prefix, identity normalization and byte
+    fallback.
+    """
     model = io.BytesIO()
     sentencepiece.SentencePieceTrainer.train(
         sentence_iterator=_corpus(), model_writer=model, vocab_size=DEMO_VOCAB, model_type='bpe',

@@ -50,7 +50,7 @@ def check_image(name: str, image: object) -> np.ndarray:
 
 
 def padded_size(height: int, width: int, target_h: int, target_w: int) -> Tuple[int, int]:
-    """The (height, width) the image is resized to before padding (openpi's rounding)."""
+    """Return the (height, width) the image is resized to before padding (openpi's rounding)."""
     ratio = max(width / target_w, height / target_h)
     return int(height / ratio), int(width / ratio)
 
@@ -84,7 +84,7 @@ def to_model_range(image: np.ndarray) -> np.ndarray:
 
 
 def black_image(height: int = MODEL_IMAGE_SIZE, width: int = MODEL_IMAGE_SIZE) -> np.ndarray:
-    """The model input of an image slot without a camera: all -1 (black)."""
+    """Return the model input of an image slot without a camera: all -1 (black)."""
     return np.full((height, width, 3), -1.0, dtype=np.float32)
 
 

@@ -412,7 +412,7 @@ def profile_from_dict(data: Mapping, joint_names: Optional[Sequence[str]] = None
 
 
 def profile_path(name_or_path: Union[str, Path]) -> Path:
-    """A profile name ('droid') -> its shipped YAML; a path -> itself (must exist)."""
+    """Resolve a profile name ('droid') to its shipped YAML, a path to itself (must exist)."""
     text = str(name_or_path)
     if text.endswith(('.yaml', '.yml')) or '/' in text or Path(text).is_file():
         path = Path(text)
@@ -456,5 +456,5 @@ def load_profile(name_or_path: Union[str, Path], joint_names: Optional[Sequence[
 
 
 def with_chunk_rows(profile: RobotProfile, chunk_rows: int) -> RobotProfile:
-    """A copy of ``profile`` using ``chunk_rows`` rows of each model chunk."""
+    """Return a copy of ``profile`` using ``chunk_rows`` rows of each model chunk."""
     return replace(profile, chunk_rows=_positive_int(chunk_rows, 'chunk_rows'))

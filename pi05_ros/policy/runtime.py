@@ -75,7 +75,7 @@ def _sync(device: torch.device) -> None:
 @torch.no_grad()
 def run_model(model: PI05Model, batch: ModelBatch, noise: torch.Tensor,
               num_steps: Optional[int] = None) -> Tuple[torch.Tensor, Dict[str, float]]:
-    """The network call: prefix pass, then the Euler denoising -> (actions [B, H, A], timing ms).
+    """Run the network: prefix pass, then the Euler denoising -> (actions [B, H, A], timing ms).
 
     ``noise`` [B, H, A] float32 is x at t=1. Same result as ``model.sample_actions``; split so the
     prefix and the denoising are timed separately.
@@ -97,7 +97,7 @@ def run_model(model: PI05Model, batch: ModelBatch, noise: torch.Tensor,
 
 
 def describe_config(config: PI05Config) -> str:
-    """A one-line architecture summary for diagnostics."""
+    """Return a one-line architecture summary for diagnostics."""
     vlm, expert, vision = config.vlm, config.action_expert, config.vision
     return (f'vlm {vlm.width}x{vlm.depth} (mlp {vlm.mlp_dim}), expert {expert.width}x'
             f'{expert.depth} (mlp {expert.mlp_dim}), heads {vlm.num_heads}/{vlm.num_kv_heads}x'

@@ -12,14 +12,14 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The PI0.5 prompt: text cleaning, discretized state, SentencePiece ids, padding and mask.
+r"""The PI0.5 prompt: text cleaning, discretized state, SentencePiece ids, padding and mask.
 
 Two prompt formats exist in openpi:
 
-* ``state`` (PI0.5 default): ``'Task: {cleaned}, State: {d_1 ... d_n};\\nAction: '`` encoded once
+* ``state`` (PI0.5 default): ``'Task: {cleaned}, State: {d_1 ... d_n};\nAction: '`` encoded once
   with BOS, where ``d_i`` is the normalized state discretized into 256 bins over [-1, 1];
 * ``text`` (used by pi05_libero, ``discrete_state_input=False``): ``encode(cleaned, bos) +
-  encode('\\n')``.
+  encode('\n')``.
 
 Padding uses id 0 with mask False; a prompt longer than ``max_len`` is either truncated (logged
 with a warning, the mask then all True) or rejected with :class:`PromptTooLongError`.
@@ -46,7 +46,7 @@ class PromptTooLongError(ValueError):
 
 
 def clean_prompt(prompt: str) -> str:
-    """openpi's prompt cleaning: strip, then '_' and newlines become spaces (no lowercasing)."""
+    """Clean a prompt like openpi: strip, then '_' and newlines become spaces (no lowercasing)."""
     return prompt.strip().replace('_', ' ').replace('\n', ' ')
 
 
@@ -66,7 +66,7 @@ def discretize_state(state: np.ndarray) -> np.ndarray:
 
 
 def state_prompt_text(prompt: str, state: np.ndarray) -> str:
-    """The exact string PI0.5 encodes: ``'Task: ..., State: ...;\\nAction: '``."""
+    r"""Return the exact string PI0.5 encodes: ``'Task: ..., State: ...;\nAction: '``."""
     state_str = ' '.join(str(int(d)) for d in discretize_state(state))
     return f'Task: {clean_prompt(prompt)}, State: {state_str};\nAction: '
 
@@ -127,7 +127,7 @@ class PromptTokenizer:
         return int(self._sp.get_piece_size())
 
     def encode_ids(self, prompt: str, state: Optional[np.ndarray] = None) -> List[int]:
-        """The unpadded ids (with BOS) for ``prompt`` (and the normalized ``state``)."""
+        """Return the unpadded ids (with BOS) for ``prompt`` (and the normalized ``state``)."""
         if not isinstance(prompt, str):
             raise ValueError(f'prompt: expected a str, got {type(prompt).__name__}')
         if self.prompt_format == 'state':
