@@ -28,8 +28,8 @@ from typing import Dict, List
 
 import numpy as np
 
+from pi05_ros.control.action_chunk import ActionChunk
 from pi05_ros.control.baseline import SnapFollower
-from pi05_ros.control.chunk import ActionChunk
 from pi05_ros.control.executor import ExecutorConfig, TrajectoryExecutor
 from pi05_ros.control.limits import JointLimits
 

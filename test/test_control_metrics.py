@@ -15,7 +15,7 @@
 """Command-stream metrics: derivatives, seams, held time, refusals."""
 
 import numpy as np
-from pi05_ros.control.chunk import ActionChunk
+from pi05_ros.control.action_chunk import ActionChunk
 from pi05_ros.control.executor import ExecutorConfig, TrajectoryExecutor
 from pi05_ros.control.limits import JointLimits
 from pi05_ros.control.metrics import CommandLog, derivatives, log_metrics, stream_metrics

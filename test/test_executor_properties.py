@@ -23,7 +23,7 @@ refused chunk is logged with its reason; a refused chunk never changes what is e
 from hypothesis import given, HealthCheck, settings, strategies as st
 import numpy as np
 
-from pi05_ros.control.chunk import ActionChunk
+from pi05_ros.control.action_chunk import ActionChunk
 from pi05_ros.control.executor import ExecutorConfig, TrajectoryExecutor
 from pi05_ros.control.limits import JointLimits
 from pi05_ros.control.metrics import CommandLog

@@ -15,7 +15,7 @@
 """Safety: whole-chunk refusal, watchdogs, bad input."""
 
 import numpy as np
-from pi05_ros.control.chunk import ActionChunk
+from pi05_ros.control.action_chunk import ActionChunk
 from pi05_ros.control.executor import ExecutorConfig, TrajectoryExecutor
 from pi05_ros.control.limits import JointLimits
 from pi05_ros.control.metrics import CommandLog

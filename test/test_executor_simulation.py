@@ -28,8 +28,8 @@ largest jerk and acceleration of the chunks' own interpolants and h the blend he
 from typing import Dict, Tuple
 
 import numpy as np
+from pi05_ros.control.action_chunk import ActionChunk
 from pi05_ros.control.baseline import SnapFollower
-from pi05_ros.control.chunk import ActionChunk
 from pi05_ros.control.executor import ExecutorConfig, TrajectoryExecutor
 from pi05_ros.control.limits import JointLimits
 from pi05_ros.control.metrics import CommandLog, derivatives, log_metrics, stream_metrics

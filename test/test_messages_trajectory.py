@@ -18,7 +18,7 @@ import array
 from types import SimpleNamespace
 
 import numpy as np
-from pi05_ros.control.chunk import ActionChunk
+from pi05_ros.control.action_chunk import ActionChunk
 from pi05_ros.messages import (
     chunk_to_joint_trajectory, joint_trajectory_to_arrays, joint_trajectory_to_chunk,
     JointTrajectoryTypes)

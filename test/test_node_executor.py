@@ -15,7 +15,7 @@
 """The executor node through the rclpy fakes: outputs, limits, teleop switching, diagnostics."""
 
 import numpy as np
-from pi05_ros.control.chunk import ActionChunk
+from pi05_ros.control.action_chunk import ActionChunk
 from pi05_ros.messages.trajectory import chunk_to_joint_trajectory, JointTrajectoryTypes
 import pytest
 from ros_fakes import from_cdr, install_fake_ros, stamp, to_cdr

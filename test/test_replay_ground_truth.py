@@ -15,7 +15,7 @@
 """Ground truth from each kind of recorded command topic."""
 
 import numpy as np
-from pi05_ros.control.chunk import ActionChunk
+from pi05_ros.control.action_chunk import ActionChunk
 from pi05_ros.messages import chunk_to_joint_trajectory, JointTrajectoryTypes
 from pi05_ros.replay import ros_types
 from pi05_ros.replay.ground_truth import (

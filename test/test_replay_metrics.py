@@ -15,7 +15,7 @@
 """Replay metrics on cases whose answer is known."""
 
 import numpy as np
-from pi05_ros.control.chunk import ActionChunk
+from pi05_ros.control.action_chunk import ActionChunk
 from pi05_ros.replay import metrics
 import pytest
 

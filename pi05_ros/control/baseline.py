@@ -23,7 +23,7 @@ from typing import Optional
 
 import numpy as np
 
-from pi05_ros.control.chunk import ActionChunk
+from pi05_ros.control.action_chunk import ActionChunk
 
 
 class SnapFollower:

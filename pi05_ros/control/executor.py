@@ -33,7 +33,7 @@ from typing import Dict, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from pi05_ros.control.chunk import ActionChunk
+from pi05_ros.control.action_chunk import ActionChunk
 from pi05_ros.control.interpolation import METHODS
 from pi05_ros.control.limits import JointLimits
 from pi05_ros.control.metrics import CommandLog

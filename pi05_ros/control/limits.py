@@ -165,14 +165,14 @@ class JointLimits:
         return previous + np.clip(target - previous, -max_step, max_step)
 
     def position_violations(self, positions: np.ndarray, margin: float = 0.0) -> np.ndarray:
-        """Return indices of joints with positions (..., J) outside [lower - margin, upper + margin]."""
+        """Return joint indices whose positions (..., J) leave [lower - margin, upper + margin]."""
         positions = np.asarray(positions, dtype=np.float64).reshape(-1, self.num_joints)
         outside = (positions < self.lower - margin) | (positions > self.upper + margin)
         return np.flatnonzero(outside.any(axis=0))
 
     def velocity_violations(self, positions: np.ndarray, dt_s: float,
                             factor: float = 1.0) -> np.ndarray:
-        """Return indices of joints whose steps between rows of positions (N, J) exceed factor*v_max*dt."""
+        """Return joint indices whose row-to-row position (N, J) steps exceed factor*v_max*dt."""
         steps = np.abs(np.diff(np.asarray(positions, dtype=np.float64), axis=0))
         too_fast = steps > factor * self.max_velocity * dt_s * (1.0 + 1e-9)
         return np.flatnonzero(too_fast.any(axis=0))

@@ -49,7 +49,7 @@ from typing import Callable, Deque, Iterable, List, NamedTuple, Optional, Sequen
 
 import numpy as np
 
-from pi05_ros.control.chunk import ActionChunk
+from pi05_ros.control.action_chunk import ActionChunk
 from pi05_ros.control.executor import TRACKING, TrajectoryExecutor
 from pi05_ros.control.limits import JointLimits
 from pi05_ros.control.teleop import joint_vector, TeleopStream

@@ -22,7 +22,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from pi05_ros.control.chunk import ActionChunk
+from pi05_ros.control.action_chunk import ActionChunk
 from pi05_ros.control.limits import JointLimits
 
 NS = 1e-9

@@ -22,7 +22,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-from pi05_ros.control.chunk import ActionChunk
+from pi05_ros.control.action_chunk import ActionChunk
 from pi05_ros.control.interpolation import evaluate_segment, fit_rows, smoothstep
 
 NS = 1e-9  # seconds per nanosecond

@@ -26,7 +26,7 @@ from typing import Any, Callable, Optional, Sequence, Tuple
 
 import numpy as np
 
-from pi05_ros.control.chunk import ActionChunk
+from pi05_ros.control.action_chunk import ActionChunk
 from pi05_ros.messages.joints import float64_sequence
 from pi05_ros.messages.stamps import duration_to_ns, ns_to_duration, ns_to_stamp, stamp_to_ns
 

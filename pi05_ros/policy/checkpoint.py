@@ -111,7 +111,7 @@ def model_config_from_json(data: dict, source: str) -> PI05Config:
 
 
 def read_model_config(directory: Path) -> PI05Config:
-    """Read the architecture of the checkpoint in ``directory`` (released PI0.5 if no config.json)."""
+    """Read the architecture of the checkpoint in ``directory`` (released PI0.5 if no config)."""
     path = directory / CONFIG_FILE
     if not path.is_file():
         return PI05Config.pi05()

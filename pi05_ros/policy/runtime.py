@@ -30,7 +30,7 @@ import time
 from typing import Dict, Mapping, Optional, Tuple, Union
 
 import numpy as np
-from pi05_ros.control.chunk import ActionChunk
+from pi05_ros.control.action_chunk import ActionChunk
 from pi05_ros.model.config import PI05Config
 from pi05_ros.model.loading import load_pi05_weights
 from pi05_ros.model.pi05 import PI05Model

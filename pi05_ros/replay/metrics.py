@@ -24,7 +24,7 @@ from typing import Dict, List, Mapping, Sequence
 
 import numpy as np
 
-from pi05_ros.control.chunk import ActionChunk
+from pi05_ros.control.action_chunk import ActionChunk
 
 PERCENTILES = (50, 90, 99)
 

@@ -26,7 +26,7 @@ from typing import Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 
-from pi05_ros.control.chunk import ActionChunk
+from pi05_ros.control.action_chunk import ActionChunk
 from pi05_ros.control.executor import ExecutorConfig, TrajectoryExecutor
 from pi05_ros.control.limits import JointLimits
 from pi05_ros.control.mode_switch import (
