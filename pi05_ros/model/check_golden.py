@@ -95,7 +95,7 @@ def build_model(case: GoldenCase, dtype: torch.dtype = torch.float32,
 
 
 def model_inputs(case: GoldenCase) -> Dict[str, object]:
-    """The keyword inputs of sample_actions/compute_loss recorded in `io`."""
+    """Return the keyword inputs of sample_actions/compute_loss recorded in `io`."""
     keys = case.config.image_keys
     return {'images': {k: case.io[f'in.image.{k}'] for k in keys},
             'image_masks': {k: case.io[f'in.image_mask.{k}'] for k in keys},

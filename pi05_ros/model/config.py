@@ -155,7 +155,7 @@ class PI05Config:
 
     @classmethod
     def pi05(cls, **overrides: Any) -> 'PI05Config':
-        """The released PI0.5: SigLIP So400m/14@224, Gemma 2B VLM, Gemma 300M adaRMS expert."""
+        """Return the released PI0.5: SigLIP So400m/14@224, Gemma 2B VLM, 300M adaRMS expert."""
         base = {
             'vlm': GemmaConfig(width=2048, depth=18, mlp_dim=16384, num_heads=8, num_kv_heads=1,
                                head_dim=256),
@@ -172,7 +172,7 @@ class PI05Config:
 
     @classmethod
     def tiny(cls, **overrides: Any) -> 'PI05Config':
-        """A small, fast geometry (openpi's 'dummy' Gemma, 2 layers) for demos and tests."""
+        """Return a small, fast geometry (openpi's 'dummy' Gemma, 2 layers) for demos/tests."""
         gemma = {'width': 64, 'depth': 2, 'mlp_dim': 128, 'num_heads': 8, 'num_kv_heads': 1,
                  'head_dim': 16}
         base = {
@@ -206,7 +206,7 @@ class PI05Config:
                    vision=vision, vocab_size=int(d['vocab_size']), **kwargs)
 
     def to_dict(self) -> Dict[str, Any]:
-        """The golden `config.json` format (architecture fields only)."""
+        """Write the golden `config.json` format (architecture fields only)."""
         return {
             'model': 'pi05',
             'vlm': self.vlm.to_dict(),

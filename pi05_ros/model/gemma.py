@@ -43,7 +43,7 @@ class RMSNorm(nn.Module):
 
     def forward(self, x: torch.Tensor, modulation: Optional[torch.Tensor] = None
                 ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
-        """Returns (normed x in x.dtype, gate=None); `modulation` must be None."""
+        """Normalize: -> (normed x in x.dtype, gate=None); `modulation` must be None."""
         normed = _rms_normalize(x.float(), self.eps)
         return (normed * (1.0 + self.weight.float())).type_as(x), None
 
@@ -62,12 +62,12 @@ class AdaRMSNorm(nn.Module):
         self.dense = nn.Linear(cond_dim, 3 * width)
 
     def modulation(self, cond: torch.Tensor) -> torch.Tensor:
-        """cond [B, C] (float32) -> modulation [B, 1, 3W] (float32, the dense's dtype)."""
+        """Map cond [B, C] (float32) -> modulation [B, 1, 3W] (float32, the dense's dtype)."""
         return self.dense(cond.to(self.dense.weight.dtype))[:, None, :]
 
     def forward(self, x: torch.Tensor, modulation: Optional[torch.Tensor] = None
                 ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
-        """x [B, L, W], modulation [B, 1, 3W] -> (y in x.dtype, gate [B, 1, W] in x.dtype)."""
+        """Modulate x [B, L, W] with [B, 1, 3W] -> (y in x.dtype, gate [B, 1, W] in x.dtype)."""
         scale, shift, gate = torch.chunk(modulation, 3, dim=-1)
         normed = _rms_normalize(x.float(), self.eps)
         normed = normed * (1 + scale.float()) + shift.float()
@@ -80,7 +80,7 @@ def _rms_normalize(x: torch.Tensor, eps: float) -> torch.Tensor:
 
 def gated_residual(x: torch.Tensor, y: torch.Tensor, gate: Optional[torch.Tensor]
                    ) -> torch.Tensor:
-    """x + y (plain norm) or x + y * gate (adaRMS)."""
+    """Add the sublayer output: x + y (plain norm) or x + y * gate (adaRMS)."""
     return x + y if gate is None else x + y * gate
 
 
@@ -113,7 +113,7 @@ class GemmaLayer(nn.Module):
         self.mlp = GemmaMLP(cfg)
 
     def project_qkv(self, h: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """h [B, L, W] -> q [B, heads, L, hd], k and v [B, kv_heads, L, hd]."""
+        """Project h [B, L, W] -> q [B, heads, L, hd], k and v [B, kv_heads, L, hd]."""
         b, n, _ = h.shape
         attn = self.self_attn
         q = attn.q_proj(h).view(b, n, -1, self.cfg.head_dim).transpose(1, 2)
@@ -141,7 +141,7 @@ class GemmaModel(nn.Module):
 
     @property
     def compute_dtype(self) -> torch.dtype:
-        """dtype of the residual stream (the dtype of the attention/MLP weights)."""
+        """Return the residual stream dtype (the dtype of the attention/MLP weights)."""
         return self.layers[0].self_attn.q_proj.weight.dtype
 
     def modulations(self, cond: Optional[torch.Tensor]) -> 'TowerModulation':
@@ -179,7 +179,7 @@ def rope_cos_sin(positions: torch.Tensor, head_dim: int, theta: float, dtype: to
 
 
 def apply_rope(x: torch.Tensor, rope: RoPE) -> torch.Tensor:
-    """x [B, heads, L, hd] rotated with split halves: x*cos + rotate_half(x)*sin."""
+    """Rotate x [B, heads, L, hd] with split halves: x*cos + rotate_half(x)*sin."""
     cos, sin = rope
     half = x.shape[-1] // 2
     rotated = torch.cat((-x[..., half:], x[..., :half]), dim=-1)
@@ -270,7 +270,7 @@ def joint_layer(layers: Sequence[GemmaLayer], xs: Sequence[torch.Tensor],
 
 
 def prefix_kv_only(layer: GemmaLayer, x: torch.Tensor, rope: RoPE, buffer: KVBuffer) -> None:
-    """The last prefix layer: only its keys/values are ever read, so skip attention and MLP."""
+    """Fill the last prefix layer's keys/values only (its attention/MLP output is never read)."""
     h, _ = layer.input_layernorm(x)
     _, k, v = layer.project_qkv(h)
     buffer.write(0, apply_rope(k, rope), v)

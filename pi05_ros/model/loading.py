@@ -101,7 +101,7 @@ def to_model_keys(tensors: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
 
 def openpi_state_dict(model: PI05Model, include_expert_lm_head: bool = True
                       ) -> Dict[str, torch.Tensor]:
-    """The model's tensors under openpi's saved names (the layout `load_pi05_weights` reads).
+    """Return the tensors under openpi's saved names (the layout `load_pi05_weights` reads).
 
     The expert lm_head that openpi's PI0Pytorch carries (unused) is written as zeros so that
     openpi's strict `load_model` accepts the file.

@@ -82,7 +82,7 @@ class EulerStep:
 
 
 def euler_times(num_steps: int) -> Tuple[torch.Tensor, List[torch.Tensor]]:
-    """openpi's float32 time accumulation: dt = -1/N; t = 1, 1+dt, ... while t >= -dt/2."""
+    """Return openpi's float32 time accumulation: dt = -1/N; t = 1, 1+dt, ... while t >= -dt/2."""
     dt = torch.tensor(-1.0 / num_steps, dtype=torch.float32)
     t = torch.tensor(1.0, dtype=torch.float32)
     times = []
@@ -93,7 +93,7 @@ def euler_times(num_steps: int) -> Tuple[torch.Tensor, List[torch.Tensor]]:
 
 
 def make_attention_mask(pad: torch.Tensor, ar: torch.Tensor) -> torch.Tensor:
-    """openpi's block rule: q may see k iff cumsum(ar)[k] <= cumsum(ar)[q] and both are valid.
+    """Apply openpi's block rule: q sees k iff cumsum(ar)[k] <= cumsum(ar)[q], both valid.
 
     pad [B, L] bool, ar [B, L] (1 starts a new causal block) -> additive bias [B, 1, L, L] f32.
     """
@@ -104,7 +104,7 @@ def make_attention_mask(pad: torch.Tensor, ar: torch.Tensor) -> torch.Tensor:
 
 
 def _mask_bias(allowed: torch.Tensor) -> torch.Tensor:
-    """bool [B, Lq, Lk] -> float32 [B, 1, Lq, Lk]: 0 where allowed, MASK_FILL elsewhere."""
+    """Map bool [B, Lq, Lk] -> float32 [B, 1, Lq, Lk]: 0 where allowed, MASK_FILL elsewhere."""
     zero = torch.zeros((), dtype=torch.float32, device=allowed.device)
     fill = torch.full((), MASK_FILL, dtype=torch.float32, device=allowed.device)
     return torch.where(allowed, zero, fill)[:, None]
@@ -183,7 +183,7 @@ class PI05Model(nn.Module):
         return tokens.view(len(keys), b, p, w).transpose(0, 1).reshape(b, len(keys) * p, w)
 
     def embed_prompt(self, tokens: torch.Tensor) -> torch.Tensor:
-        """tokens [B, L] -> [B, L, W_vlm], scaled by sqrt(W_vlm)."""
+        """Embed tokens [B, L] -> [B, L, W_vlm], scaled by sqrt(W_vlm)."""
         return self.vlm.embed_tokens(tokens) * math.sqrt(self.config.vlm.width)
 
     def embed_prefix(self, images: Mapping[str, torch.Tensor],
@@ -245,7 +245,7 @@ class PI05Model(nn.Module):
     def expert_velocity(self, x_t: torch.Tensor, cache: PrefixCache,
                         modulation: TowerModulation, rope: RoPE, mask_bias: torch.Tensor
                         ) -> torch.Tensor:
-        """Action tokens x_t [B, H, A] through the expert against the prefix cache -> v [B,H,A]."""
+        """Run action tokens x_t [B, H, A] through the expert against the cache -> v [B, H, A]."""
         expert = self.expert
         x = self.action_in_proj(x_t).to(expert.compute_dtype)  # [B, H, W_expert]
         for layer, layer_mod, buffer in zip(expert.layers, modulation.layers, cache.buffers):
@@ -255,7 +255,7 @@ class PI05Model(nn.Module):
         return self.action_out_proj(x.float())
 
     def suffix_attention(self, cache: PrefixCache, horizon: int) -> Tuple[RoPE, torch.Tensor]:
-        """RoPE tables and mask bias [B, 1, H, P+H] for H action tokens after the prefix."""
+        """Return RoPE tables and mask bias [B, 1, H, P+H] for H action tokens after the prefix."""
         cfg = self.config.action_expert
         steps = torch.arange(horizon, device=cache.pad_mask.device)
         positions = cache.num_valid[:, None] + steps[None, :]  # [B, H]
