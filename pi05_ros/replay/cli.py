@@ -40,9 +40,10 @@ from pi05_ros.replay.report import write_report
 PROG = 'pi05-replay'
 DEFAULT_OUTPUT = 'replay_report'
 EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
-DEMO_NOTE = ('demo: the checkpoint has tiny random weights, so its chunks are noise; expect large '
-             'errors and chunks refused by the executor safety checks. Run a real checkpoint on '
-             'your own bag for meaningful numbers.')
+DEMO_NOTE = ('demo: the checkpoint has tiny random weights, so its chunks are small random '
+             'offsets from the observed state and do not follow the recorded motion; the errors '
+             'show the untrained policy lagging the recording. Run a real checkpoint on your own '
+             'bag for meaningful numbers.')
 
 
 def build_parser() -> argparse.ArgumentParser:
