@@ -21,11 +21,18 @@ whole path minus the network's own time (``model``). The baseline is the same wo
 directly on the ROS-free core (cache -> policy.infer -> JointTrajectory), as replay does it;
 the ratio shows what the node wrapper itself costs.
 
+Part 1 (breakdown) has every frame arrive at once just before the cycle, with
+``prepare_frames_on_arrival`` off, so every stage runs inside the cycle. Part 2 is the realistic
+case: unsynchronised cameras whose frames arrive spread over one frame period, the inference
+cycle running right after the newest frame; it reports "newest frame -> chunk published minus
+model time" with ``prepare_frames_on_arrival`` off (baseline: the older frames are converted and
+resized in the cycle) and on (they were prepared in their callbacks), cycles interleaved.
+
 Not included: the wait for the inference timer (up to one period of ``inference_rate_hz``)
 and DDS transport. The fake publisher serializes every message to CDR with rosbags, which
 stands in for rmw's serialization.
 
-    PYTHONPATH=. python bench/node_overhead.py [--cycles 30] [--num-steps 1]
+    PYTHONPATH=. python bench/node_overhead.py [--cycles 30] [--num-steps 1] [--fps 30]
 """
 
 import argparse
@@ -127,6 +134,43 @@ def direct_cycle(cache, policy, types, images, state, now_ns) -> Dict[str, float
     return {'total': total, 'overhead': total - chunk.timing_ms['model']}
 
 
+def arrival_cycle(graph, node, images, state, frame_period_s: float,
+                  prepare_on_arrival: bool) -> Dict[str, float]:
+    """Cameras one after the other over a frame period; the cycle right after the newest frame."""
+    from ros_fakes import stamp as to_stamp
+    node.params['prepare_frames_on_arrival'] = prepare_on_arrival
+    transforms = node._policy.transforms
+    state.header.stamp = to_stamp(graph.now_ns)
+    graph.publish('/joint_states', state)
+    for name, msg in zip(CAMERAS[:-1], images[:-1]):  # older frames (prepared on arrival if on)
+        msg.header.stamp = to_stamp(graph.now_ns)
+        graph.publish(f'/{name}/image_raw', msg)
+        graph.advance(frame_period_s / len(CAMERAS))
+    newest = images[-1]
+    newest.header.stamp = to_stamp(graph.now_ns)
+    published = len(graph.published('/pi05_policy/action_chunk'))
+    start = time.perf_counter()
+    graph.publish(f'/{CAMERAS[-1]}/image_raw', newest)
+    callback = (time.perf_counter() - start) * 1e3
+    resizes = transforms.images_prepared
+    graph.fire_timers(node)
+    resizes = transforms.images_prepared - resizes
+    if len(graph.published('/pi05_policy/action_chunk')) != published + 1:
+        raise RuntimeError(f'no chunk: {node.stats.no_chunk_reasons}')
+    timing = node.stats.timing_ms
+    return {
+        'newest frame callback (put + prepare if on)': callback,
+        'assemble (conversions not done yet)': timing['node_assemble_ms'],
+        'policy preprocess (resizes not done yet)': timing['policy.preprocess'],
+        'postprocess + JointTrajectory + publish': (
+            timing['policy.postprocess'] + timing['node_to_msg_ms'] + timing['node_publish_ms']),
+        'resizes run in the cycle (count)': float(resizes),
+        'model (network, excluded)': timing['policy.model'],
+        'newest frame -> chunk published - model': (
+            callback + timing['cycle_ms'] - timing['policy.model']),
+    }
+
+
 def summarize(samples: List[Dict[str, float]]) -> Dict[str, tuple]:
     return {key: (float(np.median([s[key] for s in samples])),
                   float(np.percentile([s[key] for s in samples], 99)))
@@ -139,6 +183,8 @@ def main() -> None:
     parser.add_argument('--num-steps', type=int, default=1,
                         help='flow steps of the tiny demo model (model time is excluded)')
     parser.add_argument('--torch-threads', type=int, default=1)
+    parser.add_argument('--fps', type=float, default=30.0,
+                        help='camera rate of part 2: frames arrive spread over 1 / fps')
     args = parser.parse_args()
 
     graph = install_fake_ros(_Patch())
@@ -163,6 +209,7 @@ def main() -> None:
 
     rng = np.random.default_rng(0)
     node_samples, direct_samples = [], []
+    node.params['prepare_frames_on_arrival'] = False  # part 1: everything inside the cycle
     for _ in range(args.cycles):
         graph.advance(0.1)
         images, state = frames(graph, rng), joint_state(graph)
@@ -184,6 +231,24 @@ def main() -> None:
           f'{node_p99 / base_p99:9.2f}')
     print(f'{"node wrapper cost (node - baseline overhead)":56s} '
           f'{node_median - base_median:9.3f} {node_p99 - base_p99:9.3f}')
+
+    arrival: Dict[bool, List[Dict[str, float]]] = {False: [], True: []}
+    for i in range(2 * args.cycles):  # interleaved, so machine load hits both alike
+        graph.advance(0.2)
+        arrival[i % 2 == 1].append(arrival_cycle(graph, node, frames(graph, rng),
+                                                 joint_state(graph), 1.0 / args.fps,
+                                                 prepare_on_arrival=i % 2 == 1))
+    off, on = summarize(arrival[False]), summarize(arrival[True])
+    print()
+    print(f'realistic: 3 unsynchronised cameras at {args.fps:g} fps (frames '
+          f'{1e3 / args.fps / len(CAMERAS):.1f} ms apart), cycle right after the newest frame; '
+          f'{args.cycles} cycles each, interleaved (ms)')
+    print(f'{"prepare_frames_on_arrival":44s} {"off median":>10s} {"off p99":>8s} '
+          f'{"on median":>10s} {"on p99":>8s} {"on/off":>7s}')
+    for key in off:
+        ratio = on[key][0] / off[key][0] if off[key][0] else float('nan')
+        print(f'{key:44s} {off[key][0]:10.3f} {off[key][1]:8.3f} {on[key][0]:10.3f} '
+              f'{on[key][1]:8.3f} {ratio:7.2f}')
     node.trigger_deactivate()
     node.trigger_cleanup()
     node.destroy_node()

@@ -19,7 +19,10 @@ and the process CPU time per call summed over threads, which a loaded machine in
 
 * ``baseline: openpi_client serial`` - openpi's client path: ``image_tools.resize_with_pad`` on
   each frame in turn, x/255*2-1, normalization and tokenization with the same tokenizer;
-* ``preprocess`` - ``PolicyTransforms.preprocess`` (what ``Policy.infer`` times as preprocess);
+* ``preprocess`` - ``PolicyTransforms.preprocess`` (what ``Policy.infer`` times as preprocess;
+  the frames are writeable, so never served from the ``prepare_image`` memo);
+* ``preprocess, frames prepared on arrival`` - the same with read-only frames already prepared
+  (what the live node's cycle pays with ``prepare_frames_on_arrival``);
 * ``infer: <stage>`` - ``Policy.infer`` with the tiny demo network on CPU, per stage.
 
     PYTHONPATH=. python bench/policy_pipeline.py [--iterations 200] [--infer-iterations 20]
@@ -102,6 +105,13 @@ def main() -> None:
             'preprocess (3x640x480 + state + prompt)': measure(
                 lambda: transforms.preprocess(obs), args.iterations),
         }
+        frozen = Observation(images={k: v.copy() for k, v in obs.images.items()},
+                             state=obs.state, prompt=obs.prompt, stamp_ns=0)
+        for name, image in frozen.images.items():
+            image.flags.writeable = False
+            transforms.prepare_image(name, image)
+        rows['preprocess, frames prepared on arrival'] = measure(
+            lambda: transforms.preprocess(frozen), args.iterations)
         stages: Dict[str, List[float]] = {}
         for _ in range(args.infer_iterations):
             chunk = policy.infer(obs)

@@ -200,6 +200,22 @@ class ObservationCache:
                                   if self._joint_seen.all() else None)
         return ages
 
+    def image(self, camera: str) -> Optional[np.ndarray]:
+        """``camera``'s newest frame as RGB uint8, converting it now if needed.
+
+        The same read-only array that :meth:`assemble` returns for that frame (each frame is
+        converted at most once), so a subscription thread can convert a frame on arrival. None
+        when no frame was received or it cannot be converted (``assemble`` says why).
+        """
+        if camera not in self.camera_names:
+            raise ValueError(f'camera: expected one of {list(self.camera_names)}, '
+                             f'got {camera!r}')
+        with self._lock:
+            frame = self._frames.get(camera)
+        if frame is None:
+            return None
+        return self._rgb(camera, frame).rgb
+
     def _rgb(self, camera: str, frame: _Frame) -> _Converted:
         """``frame`` converted, from the cache or now (outside the lock)."""
         with self._lock:

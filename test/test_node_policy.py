@@ -145,6 +145,72 @@ def test_full_loop_publishes_a_wire_valid_chunk_that_the_executor_follows(graph,
     assert graph.published('/forward_position_controller/commands')
 
 
+def noisy_frames(graph, seed):
+    """A 640x480 rgb8 frame of random pixels per camera (the resize has work to do)."""
+    from sensor_msgs.msg import Image
+    rng = np.random.default_rng(seed)
+    out = {}
+    for name in CAMERAS:
+        pixels = rng.integers(0, 256, (480, 640, 3), dtype=np.uint8)
+        msg = Image(height=480, width=640, encoding='rgb8', step=640 * 3,
+                    data=array.array('B', pixels.tobytes()))
+        msg.header.stamp = stamp(graph.now_ns)
+        out[name] = msg
+    return out
+
+
+def test_frames_are_prepared_on_arrival_and_not_resized_again_in_the_cycle(graph, checkpoint):
+    node = active_node(graph, checkpoint)
+    assert node.params['prepare_frames_on_arrival'] is True
+    transforms, cache = node._policy.transforms, node._cache
+    graph.advance(PERIOD)
+    feed(graph, cameras=noisy_frames(graph, 0))
+    for name in CAMERAS:  # converted and resized in the camera callback
+        assert transforms.is_prepared(name, cache.image(name))
+    conversions, resizes = cache.conversions, transforms.images_prepared
+    graph.fire_timers(node)
+    assert len(chunks(graph)) == 1
+    assert cache.conversions == conversions and transforms.images_prepared == resizes
+
+
+def test_frames_are_not_prepared_while_inactive_or_when_disabled(graph, checkpoint):
+    node = make_policy_node(graph, checkpoint, prepare_frames_on_arrival=False)
+    node.trigger_configure()
+    feed(graph)
+    node.trigger_activate()
+    graph.advance(PERIOD)
+    feed(graph)
+    assert node._policy.transforms.images_prepared == 0 and node._cache.conversions == 0
+    graph.fire_timers(node)
+    assert len(chunks(graph)) == 1 and node._policy.transforms.images_prepared == 3
+
+
+def test_malformed_frame_on_arrival_is_reported_by_the_cycle(graph, checkpoint):
+    node = active_node(graph, checkpoint)
+    graph.advance(PERIOD)
+    feed(graph, cameras={'cam_high': image(graph, size=10)})  # data too short: swallowed
+    graph.fire_timers(node)
+    assert not chunks(graph)
+    assert "camera 'cam_high': malformed image" in diagnostics(graph)[1]['no_chunk_reason']
+
+
+def test_chunks_are_identical_with_and_without_preparing_on_arrival(graph, checkpoint):
+    node = active_node(graph, checkpoint)
+    positions = {}
+    for prepare in (True, False, True):
+        node.params['prepare_frames_on_arrival'] = prepare
+        graph.advance(PERIOD)
+        feed(graph, cameras=noisy_frames(graph, 7))  # same pixels, new messages
+        node._policy._generator.manual_seed(3)  # same noise
+        resizes = node._policy.transforms.images_prepared
+        graph.fire_timers(node)
+        assert node._policy.transforms.images_prepared - resizes == (0 if prepare else 3)
+        positions.setdefault(prepare, []).append(
+            np.array([p.positions for p in chunks(graph)[-1].points]))
+    np.testing.assert_array_equal(positions[True][0], positions[False][0])
+    np.testing.assert_array_equal(positions[True][1], positions[False][0])
+
+
 def test_failure_inputs_give_reasons_and_recover_by_themselves(graph, checkpoint):
     node = active_node(graph, checkpoint, **{'observation.max_image_age': 0.15,
                                              'observation.max_joint_state_age': 0.15})

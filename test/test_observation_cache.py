@@ -225,6 +225,24 @@ def test_each_frame_is_converted_once_and_images_are_read_only():
     assert cache.conversions == 4 and np.all(third.images['base'] == 99)
 
 
+def test_image_converts_on_demand_and_assemble_reuses_it():
+    cache = make_cache()
+    assert cache.image('base') is None
+    fill(cache, 0)
+    early = cache.image('base')
+    assert cache.conversions == 1 and np.all(early == 10) and not early.flags.writeable
+    assert cache.image('base') is early and cache.conversions == 1
+    assert cache.assemble(0).images['base'] is early
+    assert cache.conversions == 3
+    broken = rgb8(1)
+    broken.data = broken.data[:-3]
+    cache.put_image('base', broken, 0)
+    assert cache.image('base') is None
+    assert reasons_of(cache, 0)[0].startswith("camera 'base': malformed image")
+    with pytest.raises(ValueError, match='camera'):
+        cache.image('nope')
+
+
 def test_stale_frames_are_not_converted():
     cache = make_cache()
     fill(cache, 0)

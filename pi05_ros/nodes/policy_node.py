@@ -22,10 +22,12 @@ activate / deactivate
 cleanup / shutdown
     drop the subscriptions, the timer and the model.
 
-Subscriptions only store messages into the :class:`~pi05_ros.observation_cache.ObservationCache`
-(a ReentrantCallbackGroup); inference runs on its own MutuallyExclusiveCallbackGroup timer, at
-most one at a time. A cycle that cannot build an observation (silent camera, stale joint states,
-malformed image, empty prompt) publishes no chunk and says why on ``/diagnostics``; nothing a
+Subscriptions store messages into the :class:`~pi05_ros.observation_cache.ObservationCache`
+(a ReentrantCallbackGroup); while active, a camera callback also converts and resizes its frame
+(``prepare_frames_on_arrival``), cameras in parallel, so the cycle finds it ready. Inference
+runs on its own MutuallyExclusiveCallbackGroup timer, at most one at a time. A cycle that
+cannot build an observation (silent camera, stale joint states, malformed image, empty prompt)
+publishes no chunk and says why on ``/diagnostics``; nothing a
 message contains can raise out of a callback. Diagnostics are published on every inference
 cycle and once per ``diagnostics_period`` in every lifecycle state, so a failed configure is
 visible too.
@@ -84,6 +86,9 @@ POLICY_PARAMETERS = (
     ParamSpec('publish_velocities', True,
               'Fill points[k].velocities of ~/action_chunk when the policy provides them.'),
     ParamSpec('frame_id', '', 'header.frame_id of ~/action_chunk.'),
+    ParamSpec('prepare_frames_on_arrival', True,
+              'While active, convert and resize each camera frame in its callback, so the '
+              'inference cycle finds it ready (more CPU when cameras outpace inference).'),
     ParamSpec('diagnostics_period', 1.0, 'Diagnostics period while not inferring [s].'),
 )
 
@@ -303,7 +308,7 @@ class PolicyNode(LifecycleNode):
             self.destroy_lifecycle_publisher(self._chunk_pub)
             self._chunk_pub = None
 
-    # --- subscriptions: store only ------------------------------------------------------------
+    # --- subscriptions: store (and prepare frames) -----------------------------------------------
 
     def _receipt_stamp_ns(self, msg) -> int:
         """header.stamp in ns, or the receipt time when the stamp is zero."""
@@ -320,7 +325,22 @@ class PolicyNode(LifecycleNode):
             except Exception as error:  # noqa: B902 -- never raise out of a callback
                 self.get_logger().warning(f'camera {camera!r}: message refused: {error}',
                                           throttle_duration_sec=2.0)
+                return
+            if self._inferring and self.params['prepare_frames_on_arrival']:
+                self._prepare_frame(cache, camera)
         return on_image
+
+    def _prepare_frame(self, cache, camera: str) -> None:
+        """Convert and resize ``camera``'s newest frame now, so the next cycle finds it ready."""
+        transforms = getattr(self._policy, 'transforms', None)
+        if transforms is None:
+            return
+        try:
+            rgb = cache.image(camera)
+            if rgb is not None:
+                transforms.prepare_image(camera, rgb)
+        except Exception:  # noqa: B902 -- assemble / preprocess report it in the cycle
+            pass
 
     def _on_joint_state(self, msg) -> None:
         cache = self._cache

@@ -16,17 +16,20 @@
 
 ``preprocess``: Observation -> ModelInputs (openpi's order: robot inputs -> normalize state ->
 resize images -> tokenize prompt with the discretized normalized state).
+``prepare_image``: one camera frame -> its model input, memoized per camera, so a frame prepared
+when it arrives (the live node does it in the camera callback) is not prepared again.
 ``postprocess``: model actions (H, action_dim) -> absolute joint targets (chunk_rows, J)
 (unnormalize -> delta/velocity -> sign flips and unit conversions, see profiles.py).
 """
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Dict, Optional, Sequence
+from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 from pi05_ros.observation import Observation
-from pi05_ros.policy.images import check_image, IMAGE_SLOTS, ImageError, prepare_images
+from pi05_ros.policy.images import (black_image, check_image, IMAGE_SLOTS, ImageError,
+                                    resize_with_pad, to_model_range)
 from pi05_ros.policy.normalize import Normalizer
 from pi05_ros.policy.profiles import actions_to_robot, RobotProfile, state_to_model
 from pi05_ros.policy.tokenizer import PromptTokenizer
@@ -36,7 +39,9 @@ from pi05_ros.policy.tokenizer import PromptTokenizer
 class ModelInputs:
     """One observation, ready for the network (no batch axis)."""
 
-    images: Dict[str, np.ndarray]  # slot -> (224, 224, 3) float32 in [-1, 1]
+    # slot -> (224, 224, 3) float32 in [-1, 1]; may be shared with the prepare_image memo and
+    # with other ModelInputs of the same frame: do not write into it
+    images: Dict[str, np.ndarray]
     image_masks: Dict[str, bool]  # slot -> camera present
     tokens: np.ndarray  # (max_token_len,) int64
     token_mask: np.ndarray  # (max_token_len,) bool
@@ -56,6 +61,10 @@ class PolicyTransforms:
         allow_missing_cameras: a profile camera absent from an observation becomes a black image
             with mask False instead of an error.
         image_threads: threads resizing camera frames in parallel (0: resize inline).
+
+    Frames are prepared by :meth:`prepare_image`, which remembers the last frame of each camera:
+    preparing a frame before ``preprocess`` (from another thread, e.g. when it arrives) saves
+    that work in ``preprocess`` and gives the same ModelInputs.
     """
 
     def __init__(self, profile: RobotProfile, normalizer: Normalizer, tokenizer: PromptTokenizer,
@@ -80,17 +89,52 @@ class PolicyTransforms:
         self.image_slots = tuple(image_slots)
         self.allow_missing_cameras = allow_missing_cameras
         self._executor = ThreadPoolExecutor(image_threads) if image_threads > 0 else None
+        self._cameras = {camera.name: camera for camera in profile.cameras}
+        # camera -> (source frame, its model input). The source is kept so that its id cannot
+        # be reused; a dict item assignment is atomic, so any thread may fill it.
+        self._prepared: Dict[str, Tuple[np.ndarray, np.ndarray]] = {}
+        self.images_prepared = 0  # resizes done so far (memo misses); approximate across threads
 
     def close(self) -> None:
         if self._executor is not None:
             self._executor.shutdown(wait=False)
 
-    def slot_images(self, images: Dict[str, np.ndarray]) -> Dict[str, Optional[np.ndarray]]:
-        """Camera name -> image  ==>  slot -> uint8 image (None for slots without a camera)."""
+    def prepare_image(self, camera: str, image: np.ndarray) -> np.ndarray:
+        """One camera's (H, W, 3) uint8 RGB frame -> its (224, 224, 3) float32 model input.
+
+        Rotated if the profile says so, resized with padding as openpi, mapped to [-1, 1]. The
+        result for the camera's last frame is remembered by the identity of ``image`` when
+        ``image`` is read-only (as the observation cache's frames are): a writeable array may
+        be refilled in place, so it is prepared on every call. Thread-safe; do not write into
+        the result. Raises ImageError for an unknown camera or a bad image.
+        """
+        memo = self._prepared.get(camera)
+        if memo is not None and memo[0] is image and not image.flags.writeable:
+            return memo[1]  # the frame cannot have changed: read-only, kept alive by the memo
+        spec = self._cameras.get(camera)
+        if spec is None:
+            raise ImageError(f'images[{camera!r}]: not a camera of profile '
+                             f'{self.profile.name!r} {list(self.profile.camera_names)}')
+        source = check_image(camera, image)
+        if spec.rotate_180:
+            source = source[::-1, ::-1]
+        prepared = to_model_range(resize_with_pad(source))
+        self.images_prepared += 1
+        if not image.flags.writeable:
+            self._prepared[camera] = (image, prepared)
+        return prepared
+
+    def is_prepared(self, camera: str, image: np.ndarray) -> bool:
+        """Tell whether ``prepare_image(camera, image)`` would return a remembered result."""
+        memo = self._prepared.get(camera)
+        return memo is not None and memo[0] is image and not image.flags.writeable
+
+    def camera_images(self, images: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
+        """Return the profile's cameras present in ``images`` (camera -> checked frame)."""
         if not isinstance(images, dict):
             raise ImageError(f'images: expected a dict camera name -> (H, W, 3) uint8, got '
                              f'{type(images).__name__}')
-        slots: Dict[str, Optional[np.ndarray]] = {}
+        present: Dict[str, np.ndarray] = {}
         for camera in self.profile.cameras:
             image = images.get(camera.name)
             if image is None:
@@ -99,9 +143,33 @@ class PolicyTransforms:
                         f'images[{camera.name!r}]: missing; profile {self.profile.name!r} expects '
                         f'cameras {list(self.profile.camera_names)}, got {sorted(images)}')
                 continue
-            image = check_image(camera.name, image)
-            slots[camera.slot] = image[::-1, ::-1] if camera.rotate_180 else image
-        return slots
+            present[camera.name] = check_image(camera.name, image)
+        return present
+
+    def slot_images(self, images: Dict[str, np.ndarray]) -> Dict[str, Optional[np.ndarray]]:
+        """Camera name -> image  ==>  slot -> uint8 image (None for slots without a camera)."""
+        return {self._cameras[name].slot: (image[::-1, ::-1] if self._cameras[name].rotate_180
+                                           else image)
+                for name, image in self.camera_images(images).items()}
+
+    def _prepare_all(
+            self, observation: Observation) -> Tuple[Dict[str, np.ndarray], Dict[str, bool]]:
+        """Every model slot's input and mask; frames not prepared yet are resized in parallel."""
+        present = self.camera_images(observation.images)
+        names = list(present)
+
+        def prepare(name: str) -> np.ndarray:
+            return self.prepare_image(name, present[name])
+
+        missing = [n for n in names if not self.is_prepared(n, present[n])]
+        if self._executor is not None and len(missing) > 1:
+            prepared = dict(zip(names, self._executor.map(prepare, names)))
+        else:
+            prepared = {name: prepare(name) for name in names}
+        by_slot = {self._cameras[name].slot: image for name, image in prepared.items()}
+        images = {s: by_slot[s] if s in by_slot else black_image() for s in self.image_slots}
+        masks = {s: s in by_slot for s in self.image_slots}
+        return images, masks
 
     def preprocess(self, observation: Observation) -> ModelInputs:
         """Observation -> ModelInputs; bad inputs raise ValueError naming the field."""
@@ -111,8 +179,7 @@ class PolicyTransforms:
         normalized = self.normalizer.normalize('state', model_state)
         prompt_state = normalized if self.profile.prompt_format == 'state' else None
         tokens, token_mask = self.tokenizer.tokenize(observation.prompt, prompt_state)
-        images, masks = prepare_images(self.slot_images(observation.images), self.image_slots,
-                                       executor=self._executor)
+        images, masks = self._prepare_all(observation)
         return ModelInputs(images=images, image_masks=masks, tokens=tokens,
                            token_mask=token_mask,
                            state=np.asarray(observation.state, dtype=np.float64),
