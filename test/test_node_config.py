@@ -115,7 +115,7 @@ def test_nodes_start_with_the_parameter_file(graph, path):
 
 
 def test_every_parameter_is_documented(graph):
-    doc = (CONFIG.parent / 'doc' / 'nodes.md').read_text()
+    readme = (CONFIG.parent / 'README.md').read_text()
     for node_name in NODE_KEYS.values():
-        missing = [name for name in specs_of(node_name) if f'| `{name}` |' not in doc]
-        assert not missing, f'doc/nodes.md lacks {node_name} parameters {missing}'
+        missing = [name for name in specs_of(node_name) if f'| `{name}` |' not in readme]
+        assert not missing, f'README.md lacks {node_name} parameters {missing}'
