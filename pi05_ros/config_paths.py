@@ -38,7 +38,11 @@ def config_dirs() -> List[Path]:
     if len(here.parents) > 4:
         candidates.append(here.parents[4] / 'share' / PACKAGE / 'config')
     candidates.append(Path(sys.prefix) / 'share' / PACKAGE / 'config')
-    return [c for c in candidates if c.is_dir()]
+    found = []
+    for candidate in candidates:
+        if candidate.is_dir() and candidate.resolve() not in found:
+            found.append(candidate.resolve())
+    return found
 
 
 def find_config_file(relative: str) -> Path:
