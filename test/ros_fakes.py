@@ -20,11 +20,13 @@ into ``sys.modules`` and returns a :class:`FakeGraph`: the test's handle on the 
 (clock, parameter overrides, remappings, publishing into topics, firing timers, calling
 services).
 
-The fakes follow the real signatures on Humble and Jazzy and are strict where the real thing is
-strict: Jazzy's ``declare_parameter`` refuses ``None`` defaults, a YAML override of the wrong type
-is refused, Humble's message setters refuse numpy arrays and ints for float fields, ``byte``
-fields hold ``bytes``, lifecycle publishers drop messages while inactive, a RELIABLE
-subscription does not hear a BEST_EFFORT publisher, TRANSIENT_LOCAL replays the last message.
+The fakes take the signatures common to rclpy Humble and Jazzy (a keyword only one distro has,
+such as Jazzy's ``create_timer(autostart=)``, is a TypeError here; see test_node_fakes.py) and
+are strict where the real thing is strict: Jazzy's ``declare_parameter`` refuses ``None``
+defaults, a YAML override of the wrong type is refused, Humble's message setters refuse numpy
+arrays and ints for float fields, ``byte`` fields hold ``bytes``, lifecycle publishers drop
+messages while inactive, a RELIABLE subscription does not hear a BEST_EFFORT publisher,
+TRANSIENT_LOCAL replays the last message.
 
 Messages are built from the ``rosbags`` type store, so :func:`to_cdr` proves that what a node
 publishes is valid ROS 2 CDR.
@@ -36,7 +38,7 @@ import enum
 import math
 import sys
 import types
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, NamedTuple, Optional
 
 import numpy as np
 from rosbags.typesys import get_typestore, Stores
@@ -730,8 +732,7 @@ def make_node_class(graph: FakeGraph) -> type:
                      use_global_arguments=True, enable_rosout=True,
                      start_parameter_services=True, parameter_overrides=None,
                      allow_undeclared_parameters=False,
-                     automatically_declare_parameters_from_overrides=False,
-                     enable_logger_service=False):
+                     automatically_declare_parameters_from_overrides=False):
             if not graph.initialized:
                 raise RuntimeError('rclpy.init() has not been called')
             self._graph = graph
@@ -843,8 +844,7 @@ def make_node_class(graph: FakeGraph) -> type:
 
         def create_subscription(self, msg_type, topic, callback, qos_profile, *,
                                 callback_group=None, event_callbacks=None,
-                                qos_overriding_options=None, raw=False,
-                                content_filter_options=None):
+                                qos_overriding_options=None, raw=False):
             sub = Subscription(graph, self, msg_type, self.resolve_topic_name(topic), callback,
                                _qos(qos_profile), self._group(callback_group))
             _check_type_consistency(graph, sub)
@@ -856,12 +856,10 @@ def make_node_class(graph: FakeGraph) -> type:
                         sub.deliver(pub.messages[-1])
             return sub
 
-        def create_timer(self, timer_period_sec, callback, callback_group=None, clock=None,
-                         autostart=True):
+        def create_timer(self, timer_period_sec, callback, callback_group=None, clock=None):
             if timer_period_sec <= 0:
                 raise ValueError('timer period must be positive')
             timer = Timer(graph, self, timer_period_sec, callback, self._group(callback_group))
-            timer.canceled = not autostart
             graph.timers.append(timer)
             self._entities.append(timer)
             return timer
@@ -912,9 +910,9 @@ class TransitionCallbackReturn(enum.IntEnum):
     ERROR = 99
 
 
-class LifecycleState:
-    def __init__(self, state_id, label):
-        self.state_id, self.label = state_id, label
+class LifecycleState(NamedTuple):
+    label: str
+    state_id: int
 
 
 _STATES = {'unconfigured': 1, 'inactive': 2, 'active': 3, 'finalized': 4}
@@ -926,12 +924,8 @@ def make_lifecycle_node_class(node_class: type) -> type:
     class LifecycleNode(node_class):
         def __init__(self, node_name, *, enable_communication_interface=True, **kwargs):
             super().__init__(node_name, **kwargs)
-            self._state = 'unconfigured'
+            self._fake_lifecycle_state = 'unconfigured'
             self._managed_entities = set()
-
-        @property
-        def lifecycle_state(self) -> str:
-            return self._state
 
         def create_lifecycle_publisher(self, msg_type, topic, qos_profile, **kwargs):
             pub = self.create_publisher(msg_type, topic, qos_profile,
@@ -970,21 +964,23 @@ def make_lifecycle_node_class(node_class: type) -> type:
             return TransitionCallbackReturn.SUCCESS
 
         def _transition(self, callback, start, goal, failure_goal):
-            if self._state != start and not (start == '*' and self._state != 'finalized'):
-                raise RuntimeError(f'transition not allowed from {self._state}')
-            state = LifecycleState(_STATES.get(self._state, 0), self._state)
+            current = self._fake_lifecycle_state
+            if current != start and not (start == '*' and current != 'finalized'):
+                raise RuntimeError(f'transition not allowed from {current}')
+            state = LifecycleState(current, _STATES.get(current, 0))
             try:
                 result = callback(state)
             except Exception:  # noqa: B902 -- rclpy turns exceptions into ERROR
                 result = TransitionCallbackReturn.ERROR
             if result == TransitionCallbackReturn.SUCCESS:
-                self._state = goal
+                self._fake_lifecycle_state = goal
             elif result == TransitionCallbackReturn.FAILURE:
-                self._state = failure_goal
+                self._fake_lifecycle_state = failure_goal
             else:
                 handled = self.on_error(state)
-                self._state = ('unconfigured' if handled == TransitionCallbackReturn.SUCCESS
-                               else 'finalized')
+                self._fake_lifecycle_state = (
+                    'unconfigured' if handled == TransitionCallbackReturn.SUCCESS
+                    else 'finalized')
             return result
 
         def trigger_configure(self):
@@ -1001,7 +997,8 @@ def make_lifecycle_node_class(node_class: type) -> type:
             return self._transition(self.on_cleanup, 'inactive', 'unconfigured', 'inactive')
 
         def trigger_shutdown(self):
-            return self._transition(self.on_shutdown, '*', 'finalized', self._state)
+            return self._transition(self.on_shutdown, '*', 'finalized',
+                                    self._fake_lifecycle_state)
 
     return LifecycleNode
 
@@ -1076,7 +1073,7 @@ def build_modules(graph: FakeGraph) -> Dict[str, types.ModuleType]:
             raise RuntimeError('rclpy.shutdown() called twice / before init')
         graph.initialized = False
 
-    def try_shutdown(*, context=None, uninstall_handlers=None):
+    def try_shutdown(*, context=None):
         graph.initialized = False
 
     def ok(*, context=None):
@@ -1140,6 +1137,11 @@ def install_fake_ros(monkeypatch) -> FakeGraph:
             if package is not None:
                 monkeypatch.delattr(package, name.rsplit('.', 1)[1], raising=False)
     return graph
+
+
+def lifecycle_state(node) -> str:
+    """Return the fake lifecycle node's state label (rclpy has no public accessor for it)."""
+    return node._fake_lifecycle_state
 
 
 def stamp(ns: int):

@@ -24,6 +24,7 @@ from pi05_ros.control.mode_switch import (
     ChunkArrival, InterventionSample, Mode, ModeRequest, ModeSwitch, ModeSwitchConfig, ModeTick,
     ModeTimeline, replay_mode_timeline, TeleopSample, Tick)
 from pi05_ros.control.teleop import joint_vector
+from pi05_ros.replay.modes import compare_with_recorded
 import pytest
 
 MS = 1_000_000
@@ -388,3 +389,38 @@ def test_replaying_recorded_events_reproduces_the_mode_timeline():
     assert replayed.segments == timeline.segments
     assert len(replayed.refused) == 1 and 'wrist' in replayed.refused[0]
     assert timeline.source_segments('policy')
+
+
+def test_continuous_joints_align_and_track_the_short_way_round():
+    """A wrist leader reporting +3.1 rad is 0.08 rad from a follower at -3.1 rad, not 6.2."""
+    limits = JointLimits(NAMES, [-2.0, -2.0, -np.inf], [2.0, 2.0, np.inf], [1.0, 1.5, 2.0],
+                         [10.0, 10.0, 10.0])
+    start = np.array([0.1, -0.2, -3.1])
+    executor = TrajectoryExecutor(limits, ExecutorConfig(state_timeout_s=None))
+    rig = Rig(ModeSwitch(limits, executor, start, ModeSwitchConfig(align_threshold=0.1)))
+    leader = np.array([0.1, -0.2, 3.1])
+    rig.run(20, leader)
+    assert rig.switch.request_teleop(rig.now).success
+    tick = rig.run(500, leader)
+    assert (tick.mode, tick.source) == (Mode.TELEOP, 'teleop')
+    np.testing.assert_allclose(tick.positions[2], 3.1 - 2 * np.pi, atol=1e-9)  # same angle
+    for angle in np.linspace(3.1, 3.1 + 0.4, 41):  # the leader crosses +pi and wraps to -pi
+        wrapped = np.mod(angle + np.pi, 2 * np.pi) - np.pi
+        tick = rig.run(10, [0.1, -0.2, wrapped])
+    assert tick.mode == Mode.TELEOP
+    np.testing.assert_allclose(tick.positions[2], 3.5 - 2 * np.pi, atol=0.05)
+    steps = np.abs(np.diff([t.positions[2] for t in rig.ticks]))
+    assert steps.max() <= 2.0 * 0.01 + 1e-9  # never the 2 pi turn
+
+
+def test_a_recorded_mode_topic_is_compared_in_order_and_in_time():
+    recorded = [(0, 'HOLD'), (200 * MS, 'TELEOP'), (201 * MS, 'TELEOP'), (600 * MS, 'POLICY')]
+    on_time = compare_with_recorded(recorded, [(195 * MS, 'TELEOP'), (605 * MS, 'POLICY')],
+                                    15 * MS)
+    assert on_time['matches_recorded'] is True
+    assert on_time['recorded_modes'] == on_time['replayed_modes'] == ['HOLD', 'TELEOP', 'POLICY']
+    assert on_time['change_offsets_s'] == pytest.approx([-0.005, 0.005])
+    late = compare_with_recorded(recorded, [(195 * MS, 'TELEOP'), (700 * MS, 'POLICY')], 15 * MS)
+    assert late['matches_recorded'] is False and late['change_offsets_s'][1] == pytest.approx(0.1)
+    reordered = compare_with_recorded(recorded, [(200 * MS, 'POLICY')], 15 * MS)
+    assert reordered['matches_recorded'] is False and reordered['change_offsets_s'] == []

@@ -146,3 +146,35 @@ def test_unknown_numerics_and_precision_are_rejected(model):
         PI05Model(model.config).to_precision(torch.float16)
     with pytest.raises(dataclasses.FrozenInstanceError):
         model.config.num_steps = 3
+
+
+def test_top_level_norm_eps_and_rope_theta_are_parameters(golden_dir):
+    raw = json.loads((golden_dir / 'tiny' / 'config.json').read_text())
+    towers = {t: {k: v for k, v in raw[t].items() if k not in ('rms_norm_eps', 'rope_theta')}
+              for t in ('vlm', 'action_expert')}
+    config = PI05Config.from_dict({**raw, **towers, 'rms_norm_eps': 1e-5, 'rope_theta': 500.0})
+    for tower in (config.vlm, config.action_expert):
+        assert (tower.rms_norm_eps, tower.rope_theta) == (1e-5, 500.0)
+    with pytest.raises(ConfigError, match=r'vlm.rms_norm_eps \(1e-06\) differs from the '
+                                          r'top-level rms_norm_eps \(1e-05\)'):
+        PI05Config.from_dict({**raw, 'rms_norm_eps': 1e-5})
+
+
+def test_towers_with_different_norm_eps_round_trip():
+    base = PI05Config.tiny()
+    config = dataclasses.replace(
+        base, action_expert=dataclasses.replace(base.action_expert, rms_norm_eps=1e-5))
+    assert 'rms_norm_eps' not in config.to_dict() and 'rope_theta' in config.to_dict()
+    assert PI05Config.from_dict(config.to_dict()) == config
+
+
+@pytest.mark.parametrize('field', ['num_attention_heads', 'patch_size', 'image_size'])
+def test_vision_sizes_must_be_positive_ints(field):
+    sizes = {'hidden_size': 32, 'num_hidden_layers': 1, 'intermediate_size': 8,
+             'num_attention_heads': 4}
+    with pytest.raises(ConfigError, match=rf'VisionConfig.{field} must be a positive int, '
+                                          r'got 0'):
+        VisionConfig(**{**sizes, field: 0})
+    with pytest.raises(ConfigError, match=rf'VisionConfig.{field} must be a positive int, '
+                                          r"got '4'"):
+        VisionConfig(**{**sizes, field: '4'})

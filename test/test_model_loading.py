@@ -102,8 +102,20 @@ def test_missing_tensor_is_named_with_its_shape(tiny):
 def test_missing_embedding_is_named(tiny):
     config, tensors = tiny
     broken = {k: v for k, v in tensors.items() if k != TIED_LM_HEAD_KEY}
-    with pytest.raises(CheckpointError, match='embed_tokens'):
+    with pytest.raises(CheckpointError, match=r'missing 1 tensor\(s\): .*lm_head\.weight '
+                       r'\(= .*embed_tokens\.weight\)\W+\(expected shape \[512, 64\]\)'):
         load_pi05_weights(PI05Model(config), broken)
+
+
+def test_many_missing_tensors_are_counted_and_the_first_named(tiny):
+    config, tensors = tiny
+    broken = {k: v for k, v in tensors.items() if '.layers.1.' not in k}
+    with pytest.raises(CheckpointError) as info:
+        load_pi05_weights(PI05Model(config), broken)
+    message = str(info.value)
+    missing = len(tensors) - len(broken)
+    assert f'missing {missing} tensor(s)' in message
+    assert message.count('expected shape') == 5 and f'and {missing - 5} more' in message
 
 
 def test_unexpected_tensor_is_named(tiny):
@@ -127,7 +139,8 @@ def test_misshaped_tensor_is_named_with_the_expected_shape(tiny):
 def test_model_of_another_geometry_is_rejected(tiny, golden_dir):
     _, tensors = tiny
     sq = json.loads((golden_dir / 'tiny_sq' / 'config.json').read_text())
-    with pytest.raises(CheckpointError, match='expected'):
+    with pytest.raises(CheckpointError, match=r'40 tensor\(s\) of the wrong shape: .*projector'
+                       r'\.linear\.weight\W+has shape \[64, 32\], expected \[128, 32\]'):
         load_pi05_weights(PI05Model(PI05Config.from_dict(sq)), tensors)
 
 

@@ -24,7 +24,7 @@ import math
 from pi05_ros.model.config import GemmaConfig, PI05Config, VisionConfig
 from pi05_ros.model.gemma import attention, MASK_FILL
 from pi05_ros.model.loading import init_random_weights
-from pi05_ros.model.pi05 import euler_times, PI05Model
+from pi05_ros.model.pi05 import euler_times, PI05Model, sample_training_time
 import pytest
 import torch
 import torch.nn.functional as F
@@ -237,6 +237,31 @@ def test_loss_is_the_squared_velocity_error(model):
         v = model.training_velocity(**inputs, x_t=t * noise + (1 - t) * actions, time=time)
     assert loss.shape == noise.shape
     assert torch.equal(loss, F.mse_loss(noise - actions, v, reduction='none'))
+
+
+def test_training_time_is_openpi_beta_distribution():
+    """Beta(1.5, 1) * 0.999 + 0.001: mean 0.6 * 0.999 + 0.001, CDF ((t - 0.001) / 0.999)^1.5."""
+    time = sample_training_time(200_000, torch.device('cpu'), torch.Generator().manual_seed(0))
+    assert time.dtype == torch.float32 and time.shape == (200_000,)
+    assert 0.001 <= time.min() and time.max() <= 1.0
+    assert abs(time.mean().item() - (0.6 * 0.999 + 0.001)) < 3e-3
+    for q in (0.2, 0.5, 0.9):
+        fraction = (time < q).float().mean().item()
+        assert abs(fraction - ((q - 0.001) / 0.999) ** 1.5) < 5e-3
+
+
+def test_loss_draws_noise_and_time_from_the_generator(model):
+    inputs, noise = make_inputs(model.config, 2)
+    actions = torch.zeros_like(noise)
+    with torch.no_grad():
+        a, b = (model.compute_loss(**inputs, actions=actions,
+                                   generator=torch.Generator().manual_seed(5)) for _ in range(2))
+        g = torch.Generator().manual_seed(5)
+        drawn_noise = torch.randn(noise.shape, generator=g)
+        drawn_time = sample_training_time(2, torch.device('cpu'), g)
+        expected = model.compute_loss(**inputs, actions=actions, noise=drawn_noise,
+                                      time=drawn_time)
+    assert torch.equal(a, b) and torch.equal(a, expected)
 
 
 def test_loss_has_gradients_for_fine_tuning():

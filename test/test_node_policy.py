@@ -25,7 +25,7 @@ import array
 import numpy as np
 from pi05_ros.policy.demo_assets import make_demo_checkpoint
 import pytest
-from ros_fakes import from_cdr, install_fake_ros, stamp, to_cdr
+from ros_fakes import from_cdr, install_fake_ros, lifecycle_state, stamp, to_cdr
 
 NODE = '/pi05_policy'
 CAMERAS = ['cam_high', 'cam_left_wrist', 'cam_right_wrist']
@@ -211,6 +211,30 @@ def test_chunks_are_identical_with_and_without_preparing_on_arrival(graph, check
     np.testing.assert_array_equal(positions[True][1], positions[False][0])
 
 
+def test_compressed_cameras_read_the_image_transport_topic(graph, checkpoint):
+    import cv2
+    from sensor_msgs.msg import CompressedImage
+    node = active_node(graph, checkpoint, **{
+        'cameras.cam_high.transport': 'compressed',  # profile topic: + /compressed
+        'cameras.cam_left_wrist.transport': 'compressed',
+        'cameras.cam_left_wrist.topic': '/left/jpeg'})  # an explicit topic is kept as is
+    assert node.camera_topic('cam_high') == '/cam_high/image_raw/compressed'
+    assert node.camera_topic('cam_left_wrist') == '/left/jpeg'
+    assert node.camera_topic('cam_right_wrist') == '/cam_right_wrist/image_raw'
+    ok, jpeg = cv2.imencode('.jpg', np.full((48, 64, 3), 90, np.uint8))
+    assert ok
+    graph.advance(PERIOD)
+    for topic in ('/cam_high/image_raw/compressed', '/left/jpeg'):
+        msg = CompressedImage(format='rgb8; jpeg compressed bgr8',
+                              data=array.array('B', jpeg.tobytes()))
+        msg.header.stamp = stamp(graph.now_ns)
+        graph.publish(topic, msg)
+    graph.publish('/cam_right_wrist/image_raw', image(graph))
+    graph.publish('/joint_states', joint_state(graph))
+    graph.fire_timers(node)
+    assert len(chunks(graph)) == 1, node.stats.no_chunk_reasons
+
+
 def test_failure_inputs_give_reasons_and_recover_by_themselves(graph, checkpoint):
     node = active_node(graph, checkpoint, **{'observation.max_image_age': 0.15,
                                              'observation.max_joint_state_age': 0.15})
@@ -278,14 +302,14 @@ def test_lifecycle_gates_publishing(graph, checkpoint):
     assert not graph.subscriptions_on('/joint_states')
     assert not graph.publishers_on(f'{NODE}/action_chunk')
     node.trigger_shutdown()
-    assert node.lifecycle_state == 'finalized'
+    assert lifecycle_state(node) == 'finalized'
 
 
 def test_failed_configure_is_reported_and_can_be_retried(graph, tmp_path):
     from rclpy.lifecycle import TransitionCallbackReturn
     node = make_policy_node(graph, str(tmp_path / 'missing'))
     assert node.trigger_configure() == TransitionCallbackReturn.FAILURE
-    assert node.lifecycle_state == 'unconfigured'
+    assert lifecycle_state(node) == 'unconfigured'
     status, values = diagnostics(graph)
     assert status.level == status.ERROR and 'configure failed' in status.message
     assert 'missing' in status.message
@@ -312,6 +336,6 @@ def test_main_autostarts_and_tears_down(graph, checkpoint):
         'autostart': True}
     policy_node.main(args=[])
     node = graph.nodes[-1]
-    assert node.lifecycle_state == 'active'
+    assert lifecycle_state(node) == 'active'
     assert not rclpy.ok()
     assert all(p.destroyed for p in graph.publishers)

@@ -105,6 +105,8 @@ def test_writeable_frames_are_never_served_from_the_memo(policy):
 def test_unknown_camera_and_bad_image_raise(policy):
     with pytest.raises(ImageError, match='not a camera'):
         policy.transforms.prepare_image('nope', np.zeros((4, 4, 3), np.uint8))
+    name = policy.profile.camera_names[0]
     with pytest.raises(ImageError, match='dtype'):
-        policy.transforms.prepare_image(policy.profile.camera_names[0],
-                                        np.zeros((4, 4, 3), np.float32))
+        policy.transforms.prepare_image(name, np.zeros((4, 4, 3), np.float32))
+    with pytest.raises(ImageError, match=rf"images\['{name}'\]: .*too thin"):
+        policy.transforms.prepare_image(name, np.zeros((1, 300, 3), np.uint8))

@@ -195,3 +195,15 @@ def test_chunk_rows_beyond_the_model_horizon_is_rejected(tmp_path):
     directory = make_demo_checkpoint(tmp_path)
     with pytest.raises(ValueError, match='chunk_rows 60 exceeds'):
         Policy.from_checkpoint(directory, load_profile('demo', chunk_rows=60), warmup=False)
+
+
+def test_checkpoint_problems_name_the_file_and_field(tmp_path):
+    directory = make_demo_checkpoint(tmp_path)
+    with pytest.raises(ValueError, match=r"asset_id 'droid'.*assets present: \['demo'\]"):
+        Policy.from_checkpoint(directory, load_profile('demo', asset_id='droid'), warmup=False)
+    stats_path = directory / 'assets' / 'demo' / 'norm_stats.json'
+    stats = json.loads(stats_path.read_text())
+    del stats['norm_stats']['actions']
+    stats_path.write_text(json.dumps(stats))
+    with pytest.raises(ValueError, match=r'norm_stats.json: norm_stats.actions missing'):
+        Policy.from_checkpoint(directory, 'demo', warmup=False)

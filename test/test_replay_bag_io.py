@@ -18,10 +18,12 @@ from pathlib import Path
 import sqlite3
 
 import numpy as np
+from pi05_ros.messages import message_to_rgb
 from pi05_ros.replay import ros_types
 from pi05_ros.replay.bag_io import BagError, BagReader, BagWriter, MissingTopicError
 from pi05_ros.replay.demo_bag import DemoBagSpec, IMAGE_HEIGHT, IMAGE_WIDTH, write_demo_bag
 import pytest
+from replay_bags import as_humble, as_jazzy
 import yaml
 
 JOINTS = ('j1', 'j2', 'j3')
@@ -72,6 +74,24 @@ def test_demo_bag_round_trips_in_both_storage_formats(tmp_path, storage):
     first = images[0].msg
     assert (first.height, first.width, first.encoding) == (IMAGE_HEIGHT, IMAGE_WIDTH, 'rgb8')
     assert first.data.size == IMAGE_HEIGHT * IMAGE_WIDTH * 3
+
+
+@pytest.mark.parametrize('storage', STORAGES)
+@pytest.mark.parametrize('distro', [as_humble, as_jazzy], ids=['humble', 'jazzy'])
+def test_bags_as_humble_and_jazzy_write_them_are_read(tmp_path, storage, distro):
+    spec = small_spec()
+    bag = distro(write_demo_bag(tmp_path / 'src', spec, storage=storage), tmp_path / 'bag')
+    version = yaml.safe_load((bag / 'metadata.yaml').read_text())[
+        'rosbag2_bagfile_information']['version']
+    assert version == (5 if distro is as_humble else 9)
+    with BagReader(bag) as reader:
+        assert reader.message_count(['/cam_high/image_raw']) == 4
+        prompts = [m.msg.data for m in reader.messages(['/pi05_policy/prompt'])]
+        frame = next(reader.messages(['/cam_wrist/image_raw'])).msg
+        states = [m.msg for m in reader.messages(['/joint_states'])]
+    assert prompts == list(spec.prompts)
+    assert message_to_rgb(frame).shape == (IMAGE_HEIGHT, IMAGE_WIDTH, 3)
+    assert list(states[0].name) == list(JOINTS)
 
 
 @pytest.mark.parametrize('storage', STORAGES)

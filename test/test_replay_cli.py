@@ -65,6 +65,24 @@ def test_broken_bag_is_one_clear_line_not_a_traceback(tmp_path, capsys):
     assert err.count('\n') == 1
 
 
+def test_missing_topic_is_one_line_naming_bag_and_topic(tmp_path, capsys):
+    from pi05_ros.policy.profiles import load_profile
+    from pi05_ros.replay.demo_bag import DemoBagSpec, write_demo_bag
+
+    profile = load_profile('demo')
+    cameras = {c.name: c.topic for c in profile.cameras}
+    cameras['cam_high'] = '/other_camera/image_raw'  # the profile's /cam_high topic is absent
+    bag = write_demo_bag(tmp_path / 'bag', DemoBagSpec(
+        joint_names=tuple(profile.joint_names), camera_topics=cameras, camera_frames=2))
+    code = cli.main([str(bag), '--checkpoint', str(tmp_path / 'no_checkpoint'), '--profile',
+                     'demo', '--no-progress'])
+    err = capsys.readouterr().err
+    assert code == cli.EXIT_ERROR
+    assert err.count('\n') == 1 and 'Traceback' not in err
+    assert f"{bag}, topic '/cam_high/image_raw'" in err  # before the checkpoint is looked at
+    assert '/other_camera/image_raw (sensor_msgs/msg/Image)' in err  # what the bag has
+
+
 def test_bad_camera_argument_names_the_option(capsys):
     with pytest.raises(ValueError, match='--camera'):
         cli.parse_cameras(['cam_high'])

@@ -17,6 +17,7 @@
 import copy
 import json
 
+import cv2
 import numpy as np
 from pi05_ros.control.mode_switch import ModeRequest
 from pi05_ros.messages import joint_trajectory_to_chunk
@@ -31,7 +32,9 @@ from pi05_ros.replay.evaluate import (
     run_replay)
 from pi05_ros.replay.report import write_report
 import pytest
+from replay_bags import as_humble, as_jazzy
 import torch
+import yaml
 
 FRAMES = 12  # 1.2 s of bag at 10 fps: 6 inference cycles at 5 Hz
 
@@ -110,6 +113,18 @@ def test_same_bag_checkpoint_and_seed_give_identical_metrics(bags, profile, poli
                               first.record.chunks[0].positions)
 
 
+def test_a_run_cut_short_still_scores_every_row_of_its_chunks(bags, profile, policy):
+    full = run_replay(bags['mcap'], profile, policy, options(seed=3))
+    limited = run_replay(bags['mcap'], profile, policy, options(seed=3, max_inferences=2))
+    window = run_replay(bags['mcap'], profile, policy, options(seed=3, duration_s=0.41))
+    full_chunk_mae = full.metrics['prediction']['per_chunk']['mae']
+    assert limited.metrics['run']['replayed_s'] < 0.5
+    assert limited.metrics['prediction']['per_chunk']['mae'] == full_chunk_mae[:2]
+    assert window.metrics['prediction']['per_chunk']['mae'] == full_chunk_mae[:2]
+    # observation stamps: the cycles at 0.2 s and 0.4 s (the cache stamps with assembly time)
+    assert full.metrics['prediction']['per_chunk']['time_s'][:2] == pytest.approx([0.2, 0.4])
+
+
 def test_interrupt_leaves_a_valid_partial_report(bags, profile, policy, tmp_path):
     def interrupt_after_two(replayer):
         if len(replayer.record.chunks) == 2:
@@ -169,17 +184,24 @@ def test_topic_selection_and_missing_topics(bags, profile, policy):
     assert remapped.metrics['run']['topics']['cameras']['cam_high'] == '/cam_left_wrist/image_raw'
 
 
-def test_unsupported_image_encoding_names_file_and_topic(tmp_path, profile, policy):
-    bag = tmp_path / 'bayer'
+def camera_bag(path, profile, frame):
+    """20 ticks at 50 Hz of zero joint states and ``frame(camera_name, i, t)`` per camera."""
     names = profile.joint_names
-    with BagWriter(bag) as writer:
+    with BagWriter(path) as writer:
         for i in range(20):
             t = 10**9 + i * 20_000_000
             writer.write('/joint_states', t, ros_types.joint_state(names, np.zeros(len(names)), t))
             for camera in profile.cameras:
-                encoding = 'bayer_rggb8' if camera.name == 'cam_left_wrist' else 'mono8'
-                writer.write(camera.topic, t, ros_types.image(
-                    np.zeros((48, 64), np.uint8), t, encoding=encoding))
+                writer.write(camera.topic, t, frame(camera.name, i, t))
+    return path
+
+
+def test_unsupported_image_encoding_names_file_and_topic(tmp_path, profile, policy):
+    def frame(camera, i, t):
+        encoding = 'bayer_rggb8' if camera == 'cam_left_wrist' else 'mono8'
+        return ros_types.image(np.zeros((48, 64), np.uint8), t, encoding=encoding)
+
+    bag = camera_bag(tmp_path / 'bayer', profile, frame)
     for attempt in (lambda: check_bag(bag, profile, options(truth_topic=None)),  # before load
                     lambda: run_replay(bag, profile, policy, options(truth_topic=None))):
         with pytest.raises(ReplayInputError) as err:
@@ -236,3 +258,121 @@ def test_switch_events_in_the_bag_reproduce_the_mode_timeline(tmp_path, profile,
 
     wrong = mode_bag(tmp_path / 'wrong', profile, ((0.0, 'HOLD'), (0.2, 'TELEOP'), (1.0, 'HOLD')))
     assert run_replay(wrong, profile, policy, opts).metrics['modes']['matches_recorded'] is False
+
+
+@pytest.mark.parametrize('storage', ['mcap', 'sqlite3'])
+@pytest.mark.parametrize('distro', [as_humble, as_jazzy], ids=['humble', 'jazzy'])
+def test_bags_as_humble_and_jazzy_write_them_replay_identically(
+        bags, profile, policy, tmp_path, storage, distro):
+    bag = distro(bags[storage], tmp_path / 'bag')
+    check_bag(bag, profile, options())
+    replayed = run_replay(bag, profile, policy, options(max_inferences=3))
+    reference = run_replay(bags[storage], profile, policy, options(max_inferences=3))
+    assert replayed.metrics['prediction'] == reference.metrics['prediction']
+    assert replayed.metrics['executed'] == reference.metrics['executed']
+
+
+def test_metadata_that_does_not_match_the_storage_is_an_error_not_an_empty_replay(
+        bags, profile, tmp_path):
+    bag = as_jazzy(bags['mcap'], tmp_path / 'bag')
+    path = bag / 'metadata.yaml'
+    metadata = yaml.safe_load(path.read_text())
+    for topic in metadata['rosbag2_bagfile_information']['topics_with_message_count']:
+        topic['topic_metadata']['offered_qos_profiles'][0]['depth'] = 99  # storage says 5
+    path.write_text(yaml.safe_dump(metadata))
+    with pytest.raises(ReplayInputError) as err:
+        check_bag(bag, profile, options())
+    assert str(bag) in str(err.value) and '/cam_high/image_raw' in str(err.value)
+    assert 'none could be read' in str(err.value)
+
+
+@pytest.mark.parametrize('encoding', ['jpeg', 'png'])
+def test_compressed_camera_streams_replay(tmp_path, profile, policy, bags, encoding):
+    spec = spec_for(profile, encodings={c.name: encoding for c in profile.cameras})
+    bag = write_demo_bag(tmp_path / encoding, spec)
+    with BagReader(bag) as reader:
+        assert {reader.topics[c.topic] for c in profile.cameras} == {
+            'sensor_msgs/msg/CompressedImage'}
+    check_bag(bag, profile, options())
+    result = run_replay(bag, profile, policy, options(max_inferences=3))
+    assert result.metrics['prediction']['num_chunks'] == 3
+    assert result.metrics['skipped_reasons'] == {}
+    if encoding == 'png':  # lossless: the policy saw exactly the raw frames
+        raw = run_replay(bags['mcap'], profile, policy, options(max_inferences=3))
+        assert result.metrics['prediction'] == raw.metrics['prediction']
+
+
+def test_a_compressed_frame_that_does_not_decode_names_file_and_topic(tmp_path, profile,
+                                                                      policy):
+    good = cv2.imencode('.jpg', np.zeros((48, 64, 3), np.uint8))[1].tobytes()
+
+    def frame(camera, i, t):
+        broken = camera == 'cam_right_wrist' and i > 5
+        return ros_types.compressed_image(b'\xff\xd8 not a jpeg' if broken else good, t, 'jpeg')
+
+    bag = camera_bag(tmp_path / 'broken_jpeg', profile, frame)
+    check_bag(bag, profile, options(truth_topic=None))  # the first frames are fine
+    with pytest.raises(ReplayInputError) as err:
+        run_replay(bag, profile, policy, options(truth_topic=None))
+    assert str(bag) in str(err.value)
+    assert '/cam_right_wrist/image_raw' in str(err.value)
+    assert 'do not decode' in str(err.value)
+
+
+def test_joint_states_split_between_arm_and_gripper_drivers(bags, profile, policy, tmp_path):
+    split = tmp_path / 'split'
+    arm, gripper = list(profile.joint_names[:-1]), [profile.joint_names[-1]]
+    with BagReader(bags['mcap']) as reader, BagWriter(split) as writer:
+        for m in reader.messages(list(reader.topics)):
+            if m.topic != profile.joint_states_topic:
+                writer.write(m.topic, m.time_ns, m.msg)
+                continue
+            position = np.asarray(m.msg.position)
+            writer.write(m.topic, m.time_ns, ros_types.joint_state(arm, position[:-1], m.time_ns))
+            writer.write(m.topic, m.time_ns, ros_types.joint_state(gripper, position[-1:],
+                                                                   m.time_ns))
+    for truth_topic in (None, '/position_controller/commands'):
+        whole = run_replay(bags['mcap'], profile, policy, options(truth_topic=truth_topic))
+        result = run_replay(split, profile, policy, options(truth_topic=truth_topic))
+        assert result.metrics['executed']['chunks_accepted'] == len(result.record.chunks) > 0
+        assert result.metrics['prediction'] == whole.metrics['prediction']
+        assert result.metrics['executed'] == whole.metrics['executed']
+
+
+@pytest.mark.parametrize('stamped', [False, True], ids=['stamp_zero', 'stamped'])
+def test_joint_trajectory_commands_are_truth_at_stamp_plus_time_from_start(
+        tmp_path, profile, policy, bags, stamped):
+    """Recorded JTC goals (0.5 s plans every 0.2 s) give the truth the demo commands give."""
+    spec = spec_for(profile)
+    names = profile.joint_names
+    dt_ns, extra = 50_000_000, []
+    for start in range(spec.start_ns, spec.start_ns + spec.duration_ns, 200_000_000):
+        offsets = dt_ns * np.arange(0, 11)
+        offsets = offsets[start + offsets <= spec.start_ns + spec.duration_ns]  # as recorded
+        rows = demo_trajectory((start + offsets - spec.start_ns) / 1e9, len(names))
+        points = [ros_types.JointTrajectoryPoint(
+            positions=row, velocities=np.zeros(0), accelerations=np.zeros(0),
+            effort=np.zeros(0), time_from_start=ros_types.duration(offset))
+            for offset, row in zip(offsets, rows)]
+        # stamp 0 means "start when received"; a stamp is honoured as the start time
+        received = max(start - 30_000_000, spec.start_ns) if stamped else start
+        extra.append((received, '/arm_controller/joint_trajectory', ros_types.JointTrajectory(
+            header=ros_types.header(start if stamped else 0), joint_names=list(names),
+            points=points)))
+    bag = write_demo_bag(tmp_path / 'jtc', spec, extra=extra)
+    jtc = run_replay(bag, profile, policy,
+                     options(truth_topic='/arm_controller/joint_trajectory', max_inferences=4))
+    reference = run_replay(bags['mcap'], profile, policy, options(max_inferences=4))
+    assert 'JointTrajectory' in jtc.metrics['run']['truth_source']
+    # the same truth, up to linear interpolation between 50 ms points of a smooth motion
+    jtc_mae = np.array(jtc.metrics['prediction']['per_step']['mae'], dtype=float)
+    reference_mae = np.array(reference.metrics['prediction']['per_step']['mae'], dtype=float)
+    np.testing.assert_array_equal(np.isnan(jtc_mae), np.isnan(reference_mae))
+    assert np.isfinite(reference_mae).sum() >= 10
+    np.testing.assert_allclose(jtc_mae, reference_mae, atol=5e-4)
+
+
+def test_progress_bar_counts_bag_seconds(bags, profile, policy, capsys):
+    run_replay(bags['mcap'], profile, policy, options(max_inferences=2), progress=True)
+    err = capsys.readouterr().err
+    assert 'replay (bag time)' in err and '/1.2 s' in err

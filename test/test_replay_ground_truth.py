@@ -62,6 +62,17 @@ def test_a_newer_trajectory_replaces_the_rest_of_the_older_one():
     np.testing.assert_array_equal(values[2:], -np.ones((2, 3)))
 
 
+def test_future_joint_states_split_over_messages_are_merged():
+    truth = GroundTruth(JOINT_STATE, JOINTS, measured=True)
+    truth.add(ros_types.joint_state(('a', 'b'), [1.0, 2.0], 100), 100)  # 'c' not known yet
+    truth.add(ros_types.joint_state(('c',), [3.0], 110), 110)  # e.g. the gripper driver
+    truth.add(ros_types.joint_state(('b', 'a', 'other'), [5.0, 4.0, 9.0], 120), 120)
+    truth.add(ros_types.joint_state(('c',), [6.0], 120), 121)  # same stamp: the same sample
+    times, values = truth.series()
+    np.testing.assert_array_equal(times, [110, 120])
+    np.testing.assert_array_equal(values, [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+
+
 def test_future_joint_states_need_a_joint_state_topic():
     with pytest.raises(ValueError, match='future joint states'):
         GroundTruth(FLOAT64_ARRAY, JOINTS, measured=True)

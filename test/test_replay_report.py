@@ -33,7 +33,9 @@ def example(interrupted=False):
             'mae': 0.1, 'rmse': float('nan'),
             'per_step': {'mae': [0.1, 0.2, None], 'rmse': [0.1, 0.3, None]},
             'per_joint': {n: {'mae': 0.1, 'rmse': 0.2} for n in JOINTS},
+            'per_chunk': {'mae': [0.1, None], 'rmse': [0.2, None], 'time_s': [0.0, 0.2]},
         },
+        'executed': {'smoothness': {'seam_max_step': 0.0047, 'refused': {'jump': 2}}},
         'latency_ms': {'total': {'count': 3, 'p50': 2.0, 'p90': 3.0, 'p99': 3.0, 'max': 3.0}},
     }
     series = {
@@ -55,11 +57,14 @@ def test_report_directory_has_metrics_plots_and_page(tmp_path):
     page = (out / 'index.html').read_text()
     referenced = set(re.findall(r'<img src="([^"]+)"', page))
     assert referenced == {report.PLOT_JOINTS, report.PLOT_HORIZON, report.PLOT_JOINT_ERRORS,
-                          report.PLOT_LATENCY}
+                          report.PLOT_CHUNKS, report.PLOT_LATENCY}
     for name in referenced:
         assert (out / name).read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
     assert paths['index'] == out / 'index.html'
     assert 'PARTIAL' not in page
+    # smoothness with units and meaning; the refusal counts readable, not a dict repr
+    assert '<td>seam_max_step</td><td>0.0047</td><td>rad</td>' in page
+    assert '<td>jump: 2</td>' in page
     assert not list(out.glob('*.tmp*'))
 
 

@@ -19,7 +19,8 @@ Time is integer nanoseconds passed in by the caller; nothing here reads a clock.
 - ``submit(chunk, now)`` checks a whole chunk and either refuses it with a reason or splices it
   into the running reference: rows whose time has passed are skipped (the chunk enters at
   ``now - stamp``) and the running reference is blended into the new chunk with a minimum-jerk
-  weight, so position, velocity and acceleration stay continuous.
+  weight, so position, velocity and acceleration stay continuous. Blends overlap when chunks
+  arrive faster than blends finish; at most MAX_BLEND_DEPTH are evaluated per tick.
 - ``tick(now)`` samples the reference, and guards the result: finite, inside the position limits,
   no step faster than the velocity limit. It holds (braking at the acceleration limit) when the
   chunk runs out, when joint states or chunks go stale, or on a fault.
@@ -41,10 +42,42 @@ from pi05_ros.control.safety import (
     first_row_reason, joint_order, non_finite_reason, position_limit_reason,
     row_acceleration_reason, row_velocity_reason)
 from pi05_ros.control.splice import blend_duration_ns
-from pi05_ros.control.trajectory import Blend, BrakingHold, ChunkTrajectory, NS, Reference
+from pi05_ros.control.trajectory import (
+    Blend, BrakingHold, ChunkTrajectory, NS, Reference, SampledBlend)
 
 TRACKING = 'tracking'
 HOLDING = 'holding'
+MAX_BLEND_DEPTH = 2  # blends evaluated per tick at most (chunks faster than blends finish)
+
+
+def _fold(reference: Reference, now_ns: int) -> Reference:
+    """Drop every blend (or sampled blend) in the reference that is over at now_ns."""
+    while isinstance(reference, (Blend, SampledBlend)) and now_ns >= reference.end_ns:
+        reference = reference.new
+    if isinstance(reference, Blend):
+        reference.old = _fold(reference.old, now_ns)
+    return reference
+
+
+def _bounded(reference: Reference, now_ns: int) -> Reference:
+    """Keep a reference that is about to get a new blend on top under MAX_BLEND_DEPTH blends.
+
+    The oldest running blend is replaced by a sampled copy of its rest (same motion within
+    micro-radians, C2, evaluated in one segment), so a tick's cost does not grow with the rate
+    at which chunks arrive.
+    """
+    chain = []
+    node = reference
+    while isinstance(node, Blend):
+        chain.append(node)
+        node = node.old
+    if len(chain) < MAX_BLEND_DEPTH:
+        return reference
+    sampled = SampledBlend(chain[-1], now_ns)
+    if len(chain) == 1:
+        return sampled
+    chain[-2].old = sampled
+    return reference
 
 
 @dataclass(frozen=True)
@@ -300,7 +333,7 @@ class TrajectoryExecutor:
         limits = self.limits
         new = ChunkTrajectory(chunk, self.config.interpolation, limits.max_acceleration,
                               limits.lower, limits.upper)
-        old = self._settled_reference(now_ns)
+        old = _bounded(self._settled_reference(now_ns), now_ns)
         start_ns = max(now_ns, new.start_ns)
         config = self.config
         duration_ns = blend_duration_ns(old, new, start_ns, self.limits, config.blend_window_s,
@@ -316,20 +349,8 @@ class TrajectoryExecutor:
 
     def _settled_reference(self, now_ns: int) -> Reference:
         """Return the running reference with finished blends folded away."""
-        reference = self._reference
-        while isinstance(reference, Blend) and now_ns >= reference.end_ns:
-            reference = reference.new
-        if isinstance(reference, Blend):
-            reference.old = self._fold(reference.old, now_ns)
-        self._reference = reference
-        return reference
-
-    def _fold(self, reference: Reference, now_ns: int) -> Reference:
-        while isinstance(reference, Blend) and now_ns >= reference.end_ns:
-            reference = reference.new
-        if isinstance(reference, Blend):
-            reference.old = self._fold(reference.old, now_ns)
-        return reference
+        self._reference = _fold(self._reference, now_ns)
+        return self._reference
 
     def pending_rows(self, now_ns: int) -> PendingRows:
         """Rows of the active chunk whose time is after now (empty when holding)."""

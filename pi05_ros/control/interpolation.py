@@ -17,8 +17,7 @@
 Every method is written as one degree-5 polynomial per segment in local time ``tau`` (seconds
 since the segment's first knot): ``q(tau) = sum_i c[i] * tau**i``, coefficients (S, 6, J). Linear
 uses c0..c1, cubic Hermite c0..c3, quintic c0..c5. Knot velocities and accelerations are
-estimated from the rows by central differences (one-sided at the ends); ``rest_at_end`` makes
-the last knot a rest point instead.
+estimated from the rows by central differences (one-sided at the ends).
 """
 
 from typing import Optional, Tuple
@@ -29,7 +28,7 @@ METHODS = ('linear', 'cubic', 'quintic')
 DEGREE = 5  # coefficients per segment: DEGREE + 1
 
 
-def knot_velocities(positions: np.ndarray, dt_s: float, rest_at_end: bool = False) -> np.ndarray:
+def knot_velocities(positions: np.ndarray, dt_s: float) -> np.ndarray:
     """(N, J) velocities at the rows: central differences inside, one-sided at the ends."""
     n = positions.shape[0]
     velocities = np.zeros_like(positions)
@@ -37,12 +36,11 @@ def knot_velocities(positions: np.ndarray, dt_s: float, rest_at_end: bool = Fals
         return velocities
     velocities[0] = (positions[1] - positions[0]) / dt_s
     velocities[1:-1] = (positions[2:] - positions[:-2]) / (2.0 * dt_s)
-    velocities[-1] = 0.0 if rest_at_end else (positions[-1] - positions[-2]) / dt_s
+    velocities[-1] = (positions[-1] - positions[-2]) / dt_s
     return velocities
 
 
-def knot_accelerations(positions: np.ndarray, dt_s: float,
-                       rest_at_end: bool = False) -> np.ndarray:
+def knot_accelerations(positions: np.ndarray, dt_s: float) -> np.ndarray:
     """(N, J) accelerations at the rows: second differences; end rows copy their neighbours."""
     n = positions.shape[0]
     accelerations = np.zeros_like(positions)
@@ -50,7 +48,7 @@ def knot_accelerations(positions: np.ndarray, dt_s: float,
         return accelerations
     accelerations[1:-1] = (positions[2:] - 2.0 * positions[1:-1] + positions[:-2]) / dt_s ** 2
     accelerations[0] = accelerations[1]
-    accelerations[-1] = 0.0 if rest_at_end else accelerations[-2]
+    accelerations[-1] = accelerations[-2]
     return accelerations
 
 

@@ -29,16 +29,20 @@ Which mode is wanted follows from three inputs, evaluated in this order:
 3. alignment (GELLO style): TELEOP is entered only while the leader is within ``align_threshold``
    of the current command on every joint; otherwise the mode is HOLD with a reason saying which
    joint is how far, until the leader is brought close. In TELEOP, a leader farther than
-   ``tracking_error_limit`` (a jump) goes back to that aligning HOLD.
+   ``tracking_error_limit`` (a jump) goes back to that aligning HOLD. On continuous joints (both
+   position limits infinite) the leader's angle is taken modulo 2 pi, nearest the command.
 
 Timeouts latch HOLD: a teleop stream that goes silent while the human is in charge, or a
 monitored intervention stream that goes silent while the policy is engaged, sets ``requested``
 to HOLD; only a new request leaves it.
 
 Every command passes the same guard: clipped into the position limits, moved at most
-``max_velocity * dt`` from the previous command, never non-finite. Mode changes therefore never
-jump; entering POLICY resets the executor to the current command at the switch time so the policy
-ramps in from there with the first chunk computed after the switch.
+``max_velocity * dt`` from the previous command, never non-finite. Handovers also keep the
+velocity continuous: every ramp (onto the leader, braking into a hold) starts from how the last
+command moved and changes that velocity by at most ``max_acceleration * dt`` per period, and
+entering POLICY resets the executor to the last command, at the time it was emitted and with its
+motion, so the executor brakes from there and blends into the first chunk computed after the
+switch.
 """
 
 import collections
@@ -167,11 +171,11 @@ class InterventionSample:
 
 
 @dataclass(frozen=True)
-class TeleopSample:
-    """One teleop target (a JointState) received at ``stamp_ns``.
+class _PositionsByName:
+    """A JointState received at ``stamp_ns``.
 
     ``header_stamp_ns`` is the message's own stamp, which freshness is judged by; None means the
-    receive time (for a leader whose header stamps are zero or on another clock).
+    receive time (for a publisher whose header stamps are zero or on another clock).
     """
 
     stamp_ns: int
@@ -181,16 +185,13 @@ class TeleopSample:
 
 
 @dataclass(frozen=True)
-class JointStateSample:
-    """Measured joint positions by name, received at ``stamp_ns`` (for the executor's watchdog).
+class TeleopSample(_PositionsByName):
+    """One teleop target (a JointState of the leader)."""
 
-    ``header_stamp_ns`` as for :class:`TeleopSample`.
-    """
 
-    stamp_ns: int
-    names: Tuple[str, ...]
-    positions: Tuple[float, ...]
-    header_stamp_ns: Optional[int] = None
+@dataclass(frozen=True)
+class JointStateSample(_PositionsByName):
+    """Measured joint positions by name (for the executor's joint-state watchdog)."""
 
 
 @dataclass(frozen=True)
@@ -285,8 +286,10 @@ class ModeSwitch:
                 raise ValueError('ModeSwitchConfig.tracking_error_limit: expected >= '
                                  'align_threshold on every joint')
         self.teleop = TeleopStream(limits)
+        self._continuous = np.isinf(limits.lower) & np.isinf(limits.upper)
         self._command = positions.copy()
-        self._velocities = np.zeros_like(positions)
+        self._motion = np.zeros_like(positions)  # how the last command moved: step / period
+        self._command_ns: Optional[int] = None  # when self._command was emitted (None: not yet)
         self._last_tick_ns: Optional[int] = None
         self._mode = Mode.HOLD
         self._reason = 'waiting for a request'
@@ -439,7 +442,10 @@ class ModeSwitch:
             velocities = (command - previous) / dt_s if dt_s > 0 else np.zeros_like(command)
         limit = self.limits.max_velocity
         velocities = np.minimum(np.maximum(velocities, -limit), limit)
-        self._command, self._velocities, self._source = command, velocities, source
+        if dt_s > 0:
+            self._motion = (command - previous) / dt_s
+        self._command, self._source = command, source
+        self._command_ns = now_ns
         return ModeTick(now_ns, command.copy(), velocities.copy(), self._mode, source, reason)
 
     def diagnostics(self) -> dict:
@@ -503,7 +509,7 @@ class ModeSwitch:
             return Mode.HOLD, self._hold_reason
         if not human:
             return Mode.POLICY, 'policy engaged'
-        deviation = np.abs(self.teleop.target - self._command)
+        deviation = np.abs(self._leader() - self._command)
         if self._mode == Mode.TELEOP:
             if self._tracking is not None and (deviation > self._tracking).any():
                 return Mode.HOLD, 'leader too far: ' + self._worst(deviation, self._tracking,
@@ -513,6 +519,18 @@ class ModeSwitch:
             return Mode.TELEOP, 'leader aligned'
         return Mode.HOLD, 'waiting for the leader: ' + self._worst(deviation, self._align,
                                                                    'align_threshold')
+
+    def _leader(self) -> np.ndarray:
+        """Return the teleop target; on continuous joints the turn nearest the command.
+
+        A leader reporting +3.1 rad and a follower commanded at -3.1 rad (or at 3.1 + 2 pi) are
+        0.08 rad apart, not 6.2: alignment and the ramp take the short way round.
+        """
+        target = self.teleop.target
+        if self._continuous.any():
+            offset = np.mod(target - self._command + math.pi, 2.0 * math.pi) - math.pi
+            target = np.where(self._continuous, self._command + offset, target)
+        return target
 
     def _worst(self, deviation: np.ndarray, threshold: np.ndarray, name: str) -> str:
         i = int(np.argmax(deviation / threshold))
@@ -533,7 +551,10 @@ class ModeSwitch:
         self._mode = wanted
         if wanted == Mode.POLICY:
             self._policy_since_ns = now_ns
-            self.executor.reset(self._command.copy(), now_ns, self._velocities.copy())
+            # The executor continues the command from when it was emitted: resetting it at the
+            # request time instead would shorten the next period's motion (a velocity jump).
+            since = now_ns if self._command_ns is None else self._command_ns
+            self.executor.reset(self._command.copy(), since, self._motion.copy())
         self._handover = wanted == Mode.TELEOP
 
     def _propose(self, now_ns: int, dt_s: float):
@@ -551,18 +572,18 @@ class ModeSwitch:
                 reason = f'policy stale: executor holding ({command.reason})'
             return command.positions, command.velocities, source, reason
         if self._mode == Mode.TELEOP:
-            target = self.teleop.target
+            target = self._leader()
             fraction = (self.config.handover_velocity_fraction if self._handover
                         else self.config.teleop_velocity_fraction)
             positions, velocities = ramp_step(
-                self._command, self._velocities, target, dt_s,
+                self._command, self._motion, target, dt_s,
                 fraction * self.limits.max_velocity, self.limits.max_acceleration)
             reason = 'handover ramp to the leader' if self._handover else 'tracking the leader'
             if self._handover and (np.abs(target - positions)
                                    <= self.config.handover_tolerance).all():
                 self._handover = False
             return positions, velocities, 'teleop', reason
-        positions, velocities = brake_step(self._command, self._velocities, dt_s,
+        positions, velocities = brake_step(self._command, self._motion, dt_s,
                                            self.limits.max_acceleration)
         return positions, velocities, 'hold', self._reason
 
@@ -620,7 +641,7 @@ def _all_finite(values: np.ndarray) -> bool:
     return math.isfinite(float(np.sum(values)))
 
 
-def _header(event: Union[TeleopSample, JointStateSample]) -> int:
+def _header(event: _PositionsByName) -> int:
     return event.stamp_ns if event.header_stamp_ns is None else event.header_stamp_ns
 
 

@@ -17,20 +17,23 @@
 During a blend of length T with the minimum-jerk weight w, the command is
 ``q = q_old + w (q_new - q_old)``. With the gap D = q_new - q_old, its rate D' and the limits,
 the blend adds at most ``1.875 D / T`` of velocity and ``5.77 D / T^2 + 3.75 D' / T`` of
-acceleration to the convex mix of the two references. The window is the shortest
-T >= blend_window_s that keeps those additions (D, D' measured over the window itself) within
-``headroom`` times the joint's velocity and acceleration limits, capped at max_blend_window_s.
+acceleration to the convex mix of the two references, and its jerk steps by ``60 D / T^3`` at
+both ends. The window is the shortest T >= blend_window_s that keeps those additions (D, D'
+measured over the window itself) within ``headroom`` times the joint's velocity, acceleration
+and (where ``JointLimits.max_jerk`` is given) jerk limits, capped at max_blend_window_s.
 
 Seam jerk bound that follows: at the splice instant the jerk steps by ``60 D0 / T^3``; with
-T >= T_acc this is at most ``10.4 * headroom * a_max / blend_window_s``. Over the whole blend,
+T >= T_acc this is at most ``10.4 * headroom * a_max / blend_window_s`` (and at most
+``headroom * j_max`` with a jerk limit). Over the whole blend,
 ``|jerk| <= J_ref + 10.4 h a_max / T_min + 11.3 A_ref / T_min`` (J_ref, A_ref: the largest jerk and
-acceleration of the two references). Where the window is capped (max_blend_window_s, or the old
-chunk ending first) the budget may not be met and the step is ``60 D0 / T^3`` with that T.
+acceleration of the two references). Only where the budget needs more than max_blend_window_s
+is it not met; the step is then ``60 D0 / T_max^3``.
 """
 
 import numpy as np
 
-from pi05_ros.control.interpolation import SMOOTHSTEP_MAX_CURVATURE, SMOOTHSTEP_MAX_SLOPE
+from pi05_ros.control.interpolation import (
+    SMOOTHSTEP_END_JERK, SMOOTHSTEP_MAX_CURVATURE, SMOOTHSTEP_MAX_SLOPE)
 from pi05_ros.control.limits import JointLimits
 from pi05_ros.control.trajectory import NS, Reference
 
@@ -60,7 +63,11 @@ def required_window_s(old: Reference, new: Reference, start_ns: int, window_s: f
             linear ** 2 + 4.0 * acceleration_budget * SMOOTHSTEP_MAX_CURVATURE * gap)) / (
             2.0 * acceleration_budget)
     window_acceleration = np.nan_to_num(window_acceleration, nan=0.0, posinf=np.inf)
-    return max(float(window_velocity.max()), float(window_acceleration.max()))
+    window = max(float(window_velocity.max()), float(window_acceleration.max()))
+    if limits.max_jerk is not None:  # jerk step 60 D / T^3 at both ends of the blend
+        window = max(window, float(np.cbrt(
+            SMOOTHSTEP_END_JERK * gap / (headroom * limits.max_jerk)).max()))
+    return window
 
 
 def blend_duration_ns(old: Reference, new: Reference, start_ns: int, limits: JointLimits,
@@ -68,15 +75,12 @@ def blend_duration_ns(old: Reference, new: Reference, start_ns: int, limits: Joi
     """Return the blend length (ns) for splicing ``new`` into ``old`` from ``start_ns``.
 
     Tries windows from min_window_s upwards (x1.25) and takes the first one that is long enough
-    for the gap measured over that window. Windows end no later than the old reference's plan
-    (its chunk's last row; beyond it the old side only brakes) and no later than max_window_s;
-    when none is long enough the longest allowed one is used.
+    for the gap measured over that window; when none up to max_window_s is, max_window_s. The
+    window may outlast either chunk's rows: a reference past its last row brakes to a stop, and
+    the blend follows that (cutting the blend short there would break the acceleration limit).
     """
     if max_window_s <= 0.0:
         return 0
-    planned_until = old.planned_until_ns()
-    if planned_until is not None:
-        max_window_s = min(max_window_s, max((planned_until - start_ns) * NS, min_window_s))
     window = max(min_window_s, 1e-3)
     while window < max_window_s:
         if required_window_s(old, new, start_ns, window, limits, headroom) <= window:

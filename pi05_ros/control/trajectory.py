@@ -12,18 +12,22 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Reference trajectories the executor samples: a chunk, a braking hold, and a blend of two.
+"""Reference trajectories the executor samples: chunk, braking hold, blend, sampled blend.
+
+A sampled blend is a cheap copy of a running blend; it keeps the number of blends evaluated per
+tick bounded when chunks arrive faster than their blends finish.
 
 Each is a function of absolute time in integer nanoseconds returning position and velocity (J,):
 ``evaluate(t_ns) -> (positions, velocities)``.
 """
 
-from typing import Optional, Tuple
+from typing import Tuple
 
 import numpy as np
 
 from pi05_ros.control.action_chunk import ActionChunk
-from pi05_ros.control.interpolation import evaluate_segment, fit_rows, smoothstep
+from pi05_ros.control.interpolation import (
+    evaluate_segment, fit_rows, quintic_coefficients, smoothstep)
 
 NS = 1e-9  # seconds per nanosecond
 
@@ -35,14 +39,6 @@ class Reference:
 
     def evaluate(self, t_ns: int) -> State:
         raise NotImplementedError
-
-    def at_rest_after(self, t_ns: int) -> bool:
-        """Return True when the reference is constant from t_ns on."""
-        raise NotImplementedError
-
-    def planned_until_ns(self) -> Optional[int]:
-        """Until when it follows a plan (a chunk's last row); None for a hold (forever)."""
-        return None
 
 
 class BrakingHold(Reference):
@@ -73,9 +69,6 @@ class BrakingHold(Reference):
         positions = self._p0 + self._v0 * tau + 0.5 * self._decel * tau * tau
         velocities = np.where(tau < self._stop_s, self._v0 + self._decel * tau, 0.0)
         return np.clip(positions, self._lower, self._upper), velocities
-
-    def at_rest_after(self, t_ns: int) -> bool:
-        return t_ns >= self.end_ns
 
 
 class ChunkTrajectory(Reference):
@@ -118,12 +111,6 @@ class ChunkTrajectory(Reference):
         tau_s = (offset - segment * self.dt_ns) * NS
         return evaluate_segment(self.coefficients[segment], tau_s)
 
-    def at_rest_after(self, t_ns: int) -> bool:
-        return t_ns >= self.rest_ns
-
-    def planned_until_ns(self) -> Optional[int]:
-        return self.end_ns
-
 
 class Blend(Reference):
     """old -> new over [start, start + duration] with the minimum-jerk weight w(t).
@@ -154,12 +141,42 @@ class Blend(Reference):
         return (old_p + w * gap,
                 old_v + w * (new_v - old_v) + dw * self._inv_duration_s * gap)
 
-    def at_rest_after(self, t_ns: int) -> bool:
-        return t_ns >= self.end_ns and self.new.at_rest_after(t_ns)
 
-    def planned_until_ns(self) -> Optional[int]:
-        return self.new.planned_until_ns()
+class SampledBlend(Reference):
+    """A blend's remaining part [from_ns, end], copied as C2 quintic pieces; its new side after.
 
-    def settled(self, t_ns: int) -> Optional[Reference]:
-        """Return the new reference once the blend is over (None while blending)."""
-        return self.new if t_ns >= self.end_ns else None
+    Knots every ~step_ns carry the blend's position, velocity and acceleration (the latter by a
+    central difference of its velocity over +-0.5 ms), so the copy is C2 and stays within
+    micro-radians of the blend. Evaluating it costs one segment instead of a whole blend (whose
+    sides may be blends themselves); the executor uses it when chunks arrive faster than their
+    blends finish.
+    """
+
+    DIFF_NS = 500_000  # half-width of the acceleration difference
+
+    def __init__(self, blend: Blend, from_ns: int, step_ns: int = 10_000_000):
+        self.new = blend.new
+        self.start_ns = int(from_ns)
+        span = max(blend.end_ns - self.start_ns, 1)
+        count = -(-span // int(step_ns))  # segments, ceil
+        self.step_ns = -(-span // count)
+        self.end_ns = self.start_ns + count * self.step_ns  # >= blend.end_ns: the new side there
+        times = self.start_ns + self.step_ns * np.arange(count + 1, dtype=np.int64)
+        positions, velocities, accelerations = [], [], []
+        for t in times.tolist():
+            p, v = blend.evaluate(t)
+            positions.append(p)
+            velocities.append(v)
+            _, before = blend.evaluate(t - self.DIFF_NS)
+            _, after = blend.evaluate(t + self.DIFF_NS)
+            accelerations.append((after - before) / (2 * self.DIFF_NS * NS))
+        p, v, a = np.array(positions), np.array(velocities), np.array(accelerations)
+        self.coefficients = quintic_coefficients(p[:-1], v[:-1], a[:-1], p[1:], v[1:], a[1:],
+                                                 self.step_ns * NS)
+
+    def evaluate(self, t_ns: int) -> State:
+        if t_ns >= self.end_ns:
+            return self.new.evaluate(t_ns)
+        offset = max(t_ns - self.start_ns, 0)
+        segment = offset // self.step_ns
+        return evaluate_segment(self.coefficients[segment], (offset - segment * self.step_ns) * NS)

@@ -20,12 +20,14 @@
 A case directory holds `config.json`, `model.safetensors` and `io.safetensors` (inputs `in.*`,
 openpi outputs `out.*`); a JAX case holds `jax_io.safetensors` and `report.json`, whose `case`
 names the sibling directory with the PyTorch weights and inputs. One row is printed per output;
-the exit status is 1 when a float32 error is above tolerance (or any output is not finite).
+the exit status is 1 when a float32 error is above tolerance, an output is not finite, or the
+case records an output this checker does not compute (it is listed, never skipped).
 """
 
 import argparse
 import dataclasses
 import json
+import math
 from pathlib import Path
 import re
 import sys
@@ -33,7 +35,7 @@ from typing import Dict, List, Optional, Sequence
 
 from pi05_ros.model.config import PI05Config
 from pi05_ros.model.loading import load_pi05_weights
-from pi05_ros.model.pi05 import PI05Model
+from pi05_ros.model.pi05 import PI05Model, suffix_masks
 from safetensors.torch import load_file
 import torch
 
@@ -114,7 +116,10 @@ def pytorch_outputs(model: PI05Model, case: GoldenCase) -> Dict[str, torch.Tenso
     noise = io['in.noise']
     ones = torch.ones(noise.shape[0], dtype=torch.float32)
     prefix_embs, prefix_pad = model.embed_prefix(**inputs)
+    suffix_pad, suffix_ar = suffix_masks(*noise.shape[:2], noise.device)
     out = {'prefix_embs': prefix_embs, 'prefix_pad_masks': prefix_pad,
+           'prefix_att_masks': torch.zeros_like(prefix_pad),  # one bidirectional block
+           'suffix_pad_masks': suffix_pad, 'suffix_att_masks': suffix_ar,
            'suffix_embs_t1': model.action_in_proj(noise),
            'time_sincos_t1': model.time_embedding(ones),
            'adarms_cond_t1': model.adarms_condition(ones),
@@ -146,15 +151,16 @@ def pytorch_outputs(model: PI05Model, case: GoldenCase) -> Dict[str, torch.Tenso
 
 
 def compare_pytorch(model: PI05Model, case: GoldenCase, enforce: bool) -> List[Row]:
-    """Rows for every recorded openpi PyTorch output that we compute."""
+    """Rows for every recorded openpi PyTorch output; one we cannot compute is a failed row."""
     ours = pytorch_outputs(model, case)
     rows = []
     for key in sorted(k for k in case.io if k.startswith('out.')):
         name = key[len('out.'):]
         if name not in ours:
-            name = _extra_steps_name(name, case.extra_num_steps)
-        if name is None or name not in ours:
-            continue  # masks of the suffix and other constants openpi records
+            name = _extra_steps_name(name, case.extra_num_steps) or name
+        if name not in ours:
+            rows.append(_not_computed(key, case.io[key]))
+            continue
         rows.append(compare(key, ours[name], case.io[key], enforce,
                             ACTIONS_ABS_TOL if name.startswith('actions') else None))
     if case.jax_io is not None and 'torch.forward_loss_with_that_noise_time' in case.jax_io:
@@ -185,9 +191,18 @@ def compare_jax(model: PI05Model, case: GoldenCase, enforce: bool) -> List[Row]:
                 noise=jx['jax.compute_loss_rng1234.noise'],
                 time=jx['jax.compute_loss_rng1234.time']).mean(dim=-1),
         }
-    return [compare(key, value, jx[key], enforce, JAX_TOL if key == 'jax.sample_actions' else None,
-                    scale_tol=JAX_TOL)
+    rows = [compare(key, value, jx[key], enforce,
+                    JAX_TOL if key == 'jax.sample_actions' else None, scale_tol=JAX_TOL)
             for key, value in ours.items() if key in jx]
+    for key in sorted(jx):  # outputs we cannot compute (inputs end in .noise / .time)
+        if key.startswith('jax.') and key not in ours and not key.endswith(('.noise', '.time')):
+            rows.append(_not_computed(key, jx[key]))
+    return rows
+
+
+def _not_computed(name: str, reference: torch.Tensor) -> Row:
+    """Row for a recorded output this checker does not compute: it never passes silently."""
+    return Row(name, list(reference.shape), float('nan'), float('nan'), float('inf'), False)
 
 
 def compare(name: str, ours: torch.Tensor, reference: torch.Tensor, enforce: bool,
@@ -216,6 +231,9 @@ def format_rows(rows: Sequence[Row]) -> str:
     lines = [f'{"output":42s} {"shape":>20s} {"max abs err":>12s} {"max rel err":>12s} '
              f'{"tolerance":>10s}  ok']
     for r in rows:
+        if math.isnan(r.max_abs):
+            lines.append(f'{r.name:42s} {str(r.shape):>20s}  not computed by this checker  NO')
+            continue
         tol = '-' if r.tolerance == float('inf') else f'{r.tolerance:.1e}'
         lines.append(f'{r.name:42s} {str(r.shape):>20s} {r.max_abs:12.3e} {r.max_rel:12.3e} '
                      f'{tol:>10s}  {"yes" if r.ok else "NO"}')

@@ -19,10 +19,12 @@ The dictionary format of `PI05Config.from_dict` / `to_dict` is the golden `confi
 """
 
 import dataclasses
+import numbers
 from typing import Any, Dict, Optional, Tuple
 
 IMAGE_KEYS = ('base_0_rgb', 'left_wrist_0_rgb', 'right_wrist_0_rgb')
 HIDDEN_ACTIVATION = 'gelu_pytorch_tanh'
+SHARED_GEMMA_FIELDS = ('rms_norm_eps', 'rope_theta')  # top-level config.json copies
 
 
 class ConfigError(ValueError):
@@ -45,10 +47,8 @@ class GemmaConfig:
     adarms_cond_dim: Optional[int] = None
 
     def __post_init__(self) -> None:
-        for name in ('width', 'depth', 'mlp_dim', 'num_heads', 'num_kv_heads', 'head_dim'):
-            if int(getattr(self, name)) <= 0:
-                raise ConfigError(f'GemmaConfig.{name} must be a positive int, '
-                                  f'got {getattr(self, name)!r}')
+        _check_positive(self, ('width', 'depth', 'mlp_dim', 'num_heads', 'num_kv_heads',
+                               'head_dim'))
         if self.num_heads % self.num_kv_heads:
             raise ConfigError(f'GemmaConfig.num_heads ({self.num_heads}) must be a multiple of '
                               f'num_kv_heads ({self.num_kv_heads})')
@@ -59,9 +59,7 @@ class GemmaConfig:
 
     @classmethod
     def from_dict(cls, d: Dict[str, Any]) -> 'GemmaConfig':
-        act = d.get('hidden_activation', HIDDEN_ACTIVATION)
-        if act != HIDDEN_ACTIVATION:
-            raise ConfigError(f'hidden_activation must be {HIDDEN_ACTIVATION!r}, got {act!r}')
+        _check_activation(d, 'hidden_activation', 'gemma config')
         return _construct(cls, d, 'gemma config')
 
     def to_dict(self) -> Dict[str, Any]:
@@ -86,6 +84,9 @@ class VisionConfig:
     layer_norm_eps: float = 1e-6
 
     def __post_init__(self) -> None:
+        _check_positive(self, ('hidden_size', 'num_hidden_layers', 'intermediate_size',
+                               'num_attention_heads', 'patch_size', 'image_size',
+                               'num_channels'))
         if self.hidden_size % self.num_attention_heads:
             raise ConfigError(f'VisionConfig.hidden_size ({self.hidden_size}) must be a multiple '
                               f'of num_attention_heads ({self.num_attention_heads})')
@@ -99,9 +100,7 @@ class VisionConfig:
 
     @classmethod
     def from_dict(cls, d: Dict[str, Any]) -> 'VisionConfig':
-        act = d.get('hidden_act', HIDDEN_ACTIVATION)
-        if act != HIDDEN_ACTIVATION:
-            raise ConfigError(f'vision.hidden_act must be {HIDDEN_ACTIVATION!r}, got {act!r}')
+        _check_activation(d, 'hidden_act', 'vision')
         vision = _construct(cls, d, 'vision')
         tokens = d.get('tokens_per_image', vision.tokens_per_image)
         if tokens != vision.tokens_per_image:
@@ -145,10 +144,8 @@ class PI05Config:
         if expert.width % 2:
             raise ConfigError(f'action_expert.width must be even (sin-cos time embedding), '
                               f'got {expert.width}')
-        for name in ('vocab_size', 'action_dim', 'action_horizon', 'max_token_len', 'num_steps'):
-            if int(getattr(self, name)) <= 0:
-                raise ConfigError(f'PI05Config.{name} must be a positive int, '
-                                  f'got {getattr(self, name)!r}')
+        _check_positive(self, ('vocab_size', 'action_dim', 'action_horizon', 'max_token_len',
+                               'num_steps'))
         object.__setattr__(self, 'image_keys', tuple(self.image_keys))
         if not self.image_keys or len(set(self.image_keys)) != len(self.image_keys):
             raise ConfigError(f'image_keys must be distinct names, got {self.image_keys}')
@@ -192,7 +189,8 @@ class PI05Config:
             if name not in d:
                 raise ConfigError(f'config is missing the field {name!r}')
         vision = VisionConfig.from_dict(d['vision'])
-        vlm = GemmaConfig.from_dict(d['vlm'])
+        vlm, expert = (GemmaConfig.from_dict(_with_shared_fields(d, tower))
+                       for tower in ('vlm', 'action_expert'))
         projector = d.get('projector')
         if projector is not None and (projector.get('in_dim') != vision.hidden_size
                                       or projector.get('out_dim') != vlm.width):
@@ -202,8 +200,8 @@ class PI05Config:
                                     'num_steps') if k in d}
         if 'image_keys_order' in d:
             kwargs['image_keys'] = tuple(d['image_keys_order'])
-        return cls(vlm=vlm, action_expert=GemmaConfig.from_dict(d['action_expert']),
-                   vision=vision, vocab_size=int(d['vocab_size']), **kwargs)
+        return cls(vlm=vlm, action_expert=expert, vision=vision, vocab_size=int(d['vocab_size']),
+                   **kwargs)
 
     def to_dict(self) -> Dict[str, Any]:
         """Write the golden `config.json` format (architecture fields only)."""
@@ -220,9 +218,34 @@ class PI05Config:
             'max_token_len': self.max_token_len,
             'num_steps': self.num_steps,
             'image_keys_order': list(self.image_keys),
-            'rms_norm_eps': self.vlm.rms_norm_eps,
-            'rope_theta': self.vlm.rope_theta,
+            **{name: getattr(self.vlm, name) for name in SHARED_GEMMA_FIELDS
+               if getattr(self.vlm, name) == getattr(self.action_expert, name)},
         }
+
+
+def _check_positive(config: Any, names: Tuple[str, ...]) -> None:
+    for name in names:
+        value = getattr(config, name)
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
+            raise ConfigError(f'{type(config).__name__}.{name} must be a positive int, '
+                              f'got {value!r}')
+
+
+def _check_activation(d: Dict[str, Any], key: str, where: str) -> None:
+    act = d.get(key, HIDDEN_ACTIVATION)
+    if act != HIDDEN_ACTIVATION:
+        raise ConfigError(f'{where} {key} must be {HIDDEN_ACTIVATION!r}, got {act!r}')
+
+
+def _with_shared_fields(d: Dict[str, Any], tower: str) -> Dict[str, Any]:
+    """d[tower] with the top-level rms_norm_eps / rope_theta filled in; a conflict is an error."""
+    fields = dict(d[tower])
+    for name in SHARED_GEMMA_FIELDS:
+        if name in d:
+            if fields.setdefault(name, d[name]) != d[name]:
+                raise ConfigError(f'{tower}.{name} ({fields[name]}) differs from the top-level '
+                                  f'{name} ({d[name]})')
+    return fields
 
 
 def _construct(cls: type, d: Dict[str, Any], where: str) -> Any:

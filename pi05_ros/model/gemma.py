@@ -217,10 +217,11 @@ class KVBuffer:
         self.values = values
 
     @classmethod
-    def empty(cls, like: torch.Tensor, batch: int, capacity: int) -> 'KVBuffer':
-        """Buffers for `capacity` tokens shaped like `like` [B, kv_heads, L, hd]."""
-        shape = (batch, like.shape[1], capacity, like.shape[3])
-        return cls(like.new_empty(shape), like.new_empty(shape))
+    def empty(cls, shape: Tuple[int, int, int, int], dtype: torch.dtype, device: torch.device
+              ) -> 'KVBuffer':
+        """Uninitialised buffers of shape [B, kv_heads, capacity, head_dim]."""
+        return cls(torch.empty(shape, dtype=dtype, device=device),
+                   torch.empty(shape, dtype=dtype, device=device))
 
     def write(self, start: int, k: torch.Tensor, v: torch.Tensor) -> KV:
         """Store k, v [B, kv_heads, L, hd] at [start, start+L); return keys/values [0, start+L)."""

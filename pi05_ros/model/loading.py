@@ -61,22 +61,36 @@ def load_pi05_weights(model: PI05Model,
     expected = model.state_dict()
     missing = [k for k in expected if k not in tensors]
     if missing:
-        raise CheckpointError(
-            f'checkpoint is missing {len(missing)} tensor(s), first {missing[0]!r} with '
-            f'expected shape {list(expected[missing[0]].shape)}')
+        raise CheckpointError(f'checkpoint is missing {len(missing)} tensor(s): ' + _listing(
+            [f'{_saved_name(k)!r} (expected shape {list(expected[k].shape)})'
+             for k in missing]))
     unexpected = sorted(k for k in tensors if k not in expected)
     if unexpected:
-        raise CheckpointError(f'checkpoint has {len(unexpected)} unexpected tensor(s), first '
-                              f'{unexpected[0]!r} (shape {list(tensors[unexpected[0]].shape)})')
-    for key, target in expected.items():
-        if tuple(tensors[key].shape) != tuple(target.shape):
-            name = TIED_LM_HEAD_KEY if key == EMBED_KEY else key
-            raise CheckpointError(f'tensor {name!r} has shape {list(tensors[key].shape)}, '
-                                  f'expected {list(target.shape)}')
+        raise CheckpointError(
+            f'checkpoint has {len(unexpected)} unexpected tensor(s) for this architecture: '
+            + _listing([f'{k!r} (shape {list(tensors[k].shape)})' for k in unexpected]))
+    misshaped = [k for k, target in expected.items()
+                 if tuple(tensors[k].shape) != tuple(target.shape)]
+    if misshaped:
+        raise CheckpointError(
+            f'checkpoint has {len(misshaped)} tensor(s) of the wrong shape: ' + _listing(
+                [f'{_saved_name(k)!r} has shape {list(tensors[k].shape)}, expected '
+                 f'{list(expected[k].shape)}' for k in misshaped]))
     with torch.no_grad():
         for key, target in expected.items():
             target.copy_(tensors[key])
     return model
+
+
+def _saved_name(key: str) -> str:
+    """Return the name a tensor has in an openpi file (the embedding: the tied lm_head)."""
+    return f'{TIED_LM_HEAD_KEY} (= {EMBED_KEY})' if key == EMBED_KEY else key
+
+
+def _listing(items, limit: int = 5) -> str:
+    """Join the first `limit` items; say how many more there are."""
+    more = f'; and {len(items) - limit} more' if len(items) > limit else ''
+    return '; '.join(items[:limit]) + more
 
 
 def to_model_keys(tensors: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:

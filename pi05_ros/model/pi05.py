@@ -92,6 +92,18 @@ def euler_times(num_steps: int) -> Tuple[torch.Tensor, List[torch.Tensor]]:
     return dt, times
 
 
+def sample_training_time(batch: int, device: torch.device,
+                         generator: Optional[torch.Generator] = None) -> torch.Tensor:
+    """Draw openpi's training times [B] float32: Beta(1.5, 1) * 0.999 + 0.001, in (0.001, 1].
+
+    Beta(a, 1) has CDF x^a, so U^(1/a) with U ~ U(0, 1) is an exact sample (and takes a
+    generator, which torch's Beta distribution does not).
+    """
+    source = device if generator is None else generator.device
+    u = torch.rand(batch, generator=generator, dtype=torch.float32, device=source)
+    return (u.pow(1 / 1.5) * 0.999 + 0.001).to(device)
+
+
 def make_attention_mask(pad: torch.Tensor, ar: torch.Tensor) -> torch.Tensor:
     """Apply openpi's block rule: q sees k iff cumsum(ar)[k] <= cumsum(ar)[q], both valid.
 
@@ -101,6 +113,19 @@ def make_attention_mask(pad: torch.Tensor, ar: torch.Tensor) -> torch.Tensor:
     allowed = blocks[:, None, :] <= blocks[:, :, None]
     allowed = allowed & pad[:, None, :] & pad[:, :, None]
     return _mask_bias(allowed)
+
+
+def suffix_masks(batch: int, horizon: int, device: torch.device
+                 ) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Pad and ar masks [B, H] bool of the action tokens: all valid; ar = [1, 0, ..., 0].
+
+    The single 1 starts a new block: prefix tokens never see the actions, while the action
+    tokens see every valid prefix token and each other (the prefix's ar mask is all 0).
+    """
+    pad = torch.ones(batch, horizon, dtype=torch.bool, device=device)
+    ar = torch.zeros_like(pad)
+    ar[:, 0] = True
+    return pad, ar
 
 
 def _mask_bias(allowed: torch.Tensor) -> torch.Tensor:
@@ -167,6 +192,11 @@ class PI05Model(nn.Module):
             param.data = param.data.to(torch.float32 if keep else dtype)
         return self
 
+    def rope(self, positions: torch.Tensor) -> RoPE:
+        """Return RoPE tables for positions [B, L] (the VLM's rotary embedding serves both)."""
+        vlm = self.vlm
+        return rope_cos_sin(positions, vlm.cfg.head_dim, vlm.cfg.rope_theta, vlm.compute_dtype)
+
     # --- prefix: images + prompt ----------------------------------------------------------------
 
     def embed_images(self, images: Mapping[str, torch.Tensor]) -> torch.Tensor:
@@ -210,11 +240,10 @@ class PI05Model(nn.Module):
         capacity = p + (self.config.action_horizon if reserve is None else reserve)
         bias = make_attention_mask(prefix_pad, torch.zeros_like(prefix_pad))
         positions = torch.cumsum(prefix_pad, dim=1) - 1
-        rope = rope_cos_sin(positions, vlm.cfg.head_dim, vlm.cfg.rope_theta, vlm.compute_dtype)
-        x = prefix_embs.to(vlm.compute_dtype)
-        like = torch.empty(b, vlm.cfg.num_kv_heads, 0, vlm.cfg.head_dim, dtype=x.dtype,
-                           device=x.device)
-        buffers = [KVBuffer.empty(like, b, capacity) for _ in vlm.layers]
+        rope = self.rope(positions)
+        x = prefix_embs.to(vlm.compute_dtype)  # [B, P, W_vlm]
+        shape = (b, vlm.cfg.num_kv_heads, capacity, vlm.cfg.head_dim)
+        buffers = [KVBuffer.empty(shape, x.dtype, x.device) for _ in vlm.layers]
         for layer, buffer in zip(vlm.layers[:-1], buffers):
             (x,) = joint_layer([layer], [x], [(None, None)], rope, bias, (buffer, 0))
         prefix_kv_only(vlm.layers[-1], x, rope, buffers[-1])
@@ -256,16 +285,14 @@ class PI05Model(nn.Module):
 
     def suffix_attention(self, cache: PrefixCache, horizon: int) -> Tuple[RoPE, torch.Tensor]:
         """Return RoPE tables and mask bias [B, 1, H, P+H] for H action tokens after the prefix."""
-        cfg = self.config.action_expert
-        steps = torch.arange(horizon, device=cache.pad_mask.device)
-        positions = cache.num_valid[:, None] + steps[None, :]  # [B, H]
-        rope = rope_cos_sin(positions, cfg.head_dim, self.config.vlm.rope_theta,
-                            self.vlm.compute_dtype)
         b, p = cache.pad_mask.shape
+        device = cache.pad_mask.device
+        positions = cache.num_valid[:, None] + torch.arange(horizon, device=device)  # [B, H]
+        # each action token sees every valid prefix token and every action token
         allowed = torch.cat((cache.pad_mask[:, None, :].expand(b, horizon, p),
-                             torch.ones(b, horizon, horizon, dtype=torch.bool,
-                                        device=cache.pad_mask.device)), dim=2)
-        return rope, _mask_bias(allowed)
+                             torch.ones(b, horizon, horizon, dtype=torch.bool, device=device)),
+                            dim=2)  # [B, H, P + H]
+        return self.rope(positions), _mask_bias(allowed)
 
     def denoise_trajectory(self, cache: PrefixCache, noise: torch.Tensor,
                            num_steps: Optional[int] = None) -> Iterator[EulerStep]:
@@ -322,17 +349,15 @@ class PI05Model(nn.Module):
         """One joint pass (prefix and action tokens together) -> v_t [B, H, A] float32."""
         vlm, expert = self.vlm, self.expert
         prefix_embs, prefix_pad = self.embed_prefix(images, image_masks, tokens, token_mask)
-        b, p = prefix_pad.shape
-        horizon = x_t.shape[1]
+        b, horizon = x_t.shape[:2]
         suffix_embs = self.action_in_proj(x_t)  # [B, H, W_expert]
         modulation = expert.modulations(self.adarms_condition(time))
-        pad = torch.cat((prefix_pad, torch.ones(b, horizon, dtype=torch.bool,
-                                                device=prefix_pad.device)), dim=1)
-        ar = torch.zeros_like(pad)
-        ar[:, p] = True  # action tokens form one block after the prefix
-        bias = make_attention_mask(pad, ar)
+        suffix_pad, suffix_ar = suffix_masks(b, horizon, prefix_pad.device)
+        pad = torch.cat((prefix_pad, suffix_pad), dim=1)  # [B, P + H]
+        ar = torch.cat((torch.zeros_like(prefix_pad), suffix_ar), dim=1)
+        bias = make_attention_mask(pad, ar)  # [B, 1, P + H, P + H]
         positions = torch.cumsum(pad, dim=1) - 1
-        rope = rope_cos_sin(positions, vlm.cfg.head_dim, vlm.cfg.rope_theta, vlm.compute_dtype)
+        rope = self.rope(positions)
         xs = [prefix_embs.to(vlm.compute_dtype), suffix_embs.to(expert.compute_dtype)]
         for vlm_layer, expert_layer, layer_mod in zip(vlm.layers, expert.layers,
                                                       modulation.layers):
@@ -343,17 +368,22 @@ class PI05Model(nn.Module):
 
     def compute_loss(self, images: Mapping[str, torch.Tensor],
                      image_masks: Optional[Mapping[str, torch.Tensor]], tokens: torch.Tensor,
-                     token_mask: torch.Tensor, actions: torch.Tensor, noise: torch.Tensor,
-                     time: torch.Tensor) -> torch.Tensor:
+                     token_mask: torch.Tensor, actions: torch.Tensor,
+                     noise: Optional[torch.Tensor] = None, time: Optional[torch.Tensor] = None,
+                     generator: Optional[torch.Generator] = None) -> torch.Tensor:
         """Flow-matching loss, elementwise [B, H, A]: (u_t - v_t)^2 with u_t = noise - actions.
 
-        x_t = time * noise + (1 - time) * actions; time [B] float32 in (0, 1].
+        x_t = time * noise + (1 - time) * actions; time [B] float32 in (0, 1]. As in openpi's
+        training forward, noise ~ N(0, 1) and time ~ Beta(1.5, 1) * 0.999 + 0.001 are drawn
+        (from `generator`) when not given.
         """
         image_masks = self.check_inputs(images, image_masks, tokens, token_mask)
         b = tokens.shape[0]
         shape = (b, self.config.action_horizon, self.config.action_dim)
         _check_tensor('actions', actions, shape, torch.float32)
-        _check_tensor('noise', noise, shape, torch.float32)
+        noise = self._noise(noise, b, tokens.device, generator)
+        if time is None:
+            time = sample_training_time(b, tokens.device, generator)
         _check_tensor('time', time, (b,), torch.float32)
         t = time[:, None, None]
         x_t = t * noise + (1 - t) * actions

@@ -42,10 +42,9 @@ from pi05_ros.messages.joints import float64_sequence
 from pi05_ros.messages.stamps import ns_to_duration, ns_to_stamp, stamp_to_ns
 from pi05_ros.messages.trajectory import joint_trajectory_to_chunk
 from pi05_ros.nodes.diagnostics import diagnostic_array, ERROR, OK, WARN
-from pi05_ros.nodes.params import declare_parameters, ParamSpec, STRING_ARRAY
-import rclpy
+from pi05_ros.nodes.params import declare_parameters, ParamSpec, positive, STRING_ARRAY
+from pi05_ros.nodes.spin import spin_node
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import (DurabilityPolicy, HistoryPolicy, qos_profile_sensor_data, QoSProfile,
                        ReliabilityPolicy)
@@ -163,7 +162,9 @@ class ExecutorNode(Node):
         self._last_status: Optional[str] = None
         self._chunk_accepted_since_tick = False
         self._last_diagnostics_ns: Optional[int] = None
-        self._period_ns = seconds_to_ns(1.0 / self.params['rate_hz'])
+        rate_hz = positive(self.params, 'rate_hz')
+        positive(self.params, 'diagnostics_period')
+        self._period_ns = seconds_to_ns(1.0 / rate_hz)
 
         group = MutuallyExclusiveCallbackGroup()
         self._create_outputs()
@@ -182,7 +183,7 @@ class ExecutorNode(Node):
         self.create_service(Trigger, '~/teleop', self._on_teleop_request, callback_group=group)
         self.create_service(Trigger, '~/hold', self._on_hold, callback_group=group)
         self._setup_limits(group)
-        self.create_timer(1.0 / self.params['rate_hz'], self._on_tick, callback_group=group)
+        self.create_timer(1.0 / rate_hz, self._on_tick, callback_group=group)
 
     # --- configuration ------------------------------------------------------------------------
 
@@ -401,7 +402,11 @@ class ExecutorNode(Node):
         period = seconds_to_ns(self.params['diagnostics_period'])
         if self._last_diagnostics_ns is None or now_ns - self._last_diagnostics_ns >= period:
             self._last_diagnostics_ns = now_ns
-            self.publish_diagnostics()
+            try:
+                self.publish_diagnostics()
+            except Exception as error:  # noqa: B902 -- never raise out of a callback
+                self.get_logger().error(f'diagnostics failed: {error}',
+                                        throttle_duration_sec=5.0)
 
     def tick(self, now_ns: int):
         """One control period: compute the command and publish it; returns the ModeTick."""
@@ -501,20 +506,7 @@ class ExecutorNode(Node):
 
 
 def main(args=None) -> None:
-    rclpy.init(args=args)
-    node = None
-    executor = MultiThreadedExecutor(num_threads=2)
-    try:
-        node = ExecutorNode()
-        executor.add_node(node)
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        executor.shutdown()
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
+    spin_node(ExecutorNode, num_threads=2, args=args)
 
 
 if __name__ == '__main__':

@@ -75,6 +75,17 @@ def read_parameter(node, name: str) -> Any:
     return value
 
 
+def positive(params: Dict[str, Any], name: str) -> float:
+    """Return ``params[name]`` if it is above zero; ValueError naming the parameter otherwise.
+
+    For rates and periods: rclpy accepts a zero timer period and then fires on every spin.
+    """
+    value = params[name]
+    if not value > 0:
+        raise ValueError(f'{name}: expected a positive number, got {value!r}')
+    return value
+
+
 _ROS_TYPE_NAMES = {bool: 'bool', int: 'integer', float: 'double', str: 'string'}
 
 

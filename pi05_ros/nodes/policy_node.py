@@ -42,11 +42,11 @@ from diagnostic_msgs.msg import DiagnosticArray
 from pi05_ros.messages.stamps import stamp_to_ns
 from pi05_ros.messages.trajectory import chunk_to_joint_trajectory, JointTrajectoryTypes
 from pi05_ros.nodes.diagnostics import diagnostic_array, ERROR, OK, WARN
-from pi05_ros.nodes.params import declare_parameters, ParamSpec, read_parameter, STRING_ARRAY
+from pi05_ros.nodes.params import (declare_parameters, ParamSpec, positive, read_parameter,
+                                   STRING_ARRAY)
+from pi05_ros.nodes.spin import spin_node
 from pi05_ros.observation_cache import JOINT_STATES, ObservationCache, ObservationNotReady
-import rclpy
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, TransitionCallbackReturn
 from rclpy.qos import (DurabilityPolicy, HistoryPolicy, qos_profile_sensor_data, QoSProfile,
                        ReliabilityPolicy)
@@ -97,7 +97,8 @@ def camera_parameters(name: str, topic: str) -> tuple:
     """Return the parameters ``cameras.<name>.*`` (declared at configure, from the profile)."""
     return (
         ParamSpec(f'cameras.{name}.topic', topic,
-                  f"Image topic of camera {name!r} (default: the profile's)."),
+                  f"Image topic of camera {name!r} (default: the profile's; + '/compressed' "
+                  'with the compressed transport, as image_transport names it).'),
         ParamSpec(f'cameras.{name}.transport', 'raw',
                   "'raw' (sensor_msgs/Image) or 'compressed' (sensor_msgs/CompressedImage)."),
         ParamSpec(f'cameras.{name}.optional', False,
@@ -138,6 +139,7 @@ class PolicyNode(LifecycleNode):
         super().__init__(node_name, **kwargs)
         self.params = declare_parameters(self, POLICY_PARAMETERS)
         self.camera_names: List[str] = []
+        self._profile_camera_topics: Dict[str, str] = {}
         self._sensor_group = ReentrantCallbackGroup()
         self._inference_group = MutuallyExclusiveCallbackGroup()
         self._diagnostics_group = MutuallyExclusiveCallbackGroup()
@@ -155,8 +157,8 @@ class PolicyNode(LifecycleNode):
             joint_trajectory=JointTrajectory, joint_trajectory_point=JointTrajectoryPoint,
             header=Header, time=Time, duration=Duration)
         self._diagnostics_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
-        self.create_timer(self.params['diagnostics_period'], self._on_diagnostics_timer,
-                          callback_group=self._diagnostics_group)
+        self.create_timer(positive(self.params, 'diagnostics_period'),
+                          self._on_diagnostics_timer, callback_group=self._diagnostics_group)
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -246,11 +248,26 @@ class PolicyNode(LifecycleNode):
     def _declare_camera_parameters(self, profile) -> None:
         """``cameras.<name>.*`` for each camera of the profile (once; kept across cleanup)."""
         self.camera_names = [camera.name for camera in profile.cameras]
+        self._profile_camera_topics = {camera.name: camera.topic for camera in profile.cameras}
         for camera in profile.cameras:
             for spec in camera_parameters(camera.name, camera.topic):
                 if not self.has_parameter(spec.name):
                     declare_parameters(self, [spec])
                 self.params[spec.name] = read_parameter(self, spec.name)
+
+    def camera_topic(self, camera: str) -> str:
+        """Return the topic ``camera`` is read from.
+
+        A camera left on its profile topic but switched to the compressed transport reads
+        ``<topic>/compressed``, where image_transport publishes it: the raw topic carries
+        sensor_msgs/Image, which a CompressedImage subscription could never match.
+        """
+        topic = self.params[f'cameras.{camera}.topic']
+        if (self.params[f'cameras.{camera}.transport'] == 'compressed'
+                and topic == self._profile_camera_topics.get(camera)
+                and not topic.endswith('/compressed')):
+            return topic.rstrip('/') + '/compressed'
+        return topic
 
     def _joint_names(self) -> List[str]:
         return list(self._policy.profile.state_names)
@@ -277,7 +294,7 @@ class PolicyNode(LifecycleNode):
                 raise ValueError(f'cameras.{name}.transport: expected one of '
                                  f'{sorted(TRANSPORTS)}, got {transport!r}')
             self._input_subscriptions.append(self.create_subscription(
-                TRANSPORTS[transport], self.params[f'cameras.{name}.topic'],
+                TRANSPORTS[transport], self.camera_topic(name),
                 self._image_callback(name), qos_profile_sensor_data,
                 callback_group=self._sensor_group))
         self._input_subscriptions.append(self.create_subscription(
@@ -291,9 +308,7 @@ class PolicyNode(LifecycleNode):
         self._input_subscriptions.append(self.create_subscription(
             String, '~/prompt', self._on_prompt, latched, callback_group=self._sensor_group))
         self._chunk_pub = self.create_lifecycle_publisher(JointTrajectory, '~/action_chunk', 10)
-        rate = self.params['inference_rate_hz']
-        if not rate > 0.0:
-            raise ValueError(f'inference_rate_hz: expected a positive rate, got {rate}')
+        rate = positive(self.params, 'inference_rate_hz')
         self._inference_timer = self.create_timer(1.0 / rate, self._on_inference_timer,
                                                   callback_group=self._inference_group)
 
@@ -390,7 +405,7 @@ class PolicyNode(LifecycleNode):
             self.get_logger().error(f'inference failed: {error}', throttle_duration_sec=2.0)
         finally:
             self._busy.release()
-        self.publish_diagnostics()
+        self._publish_diagnostics_logged()
 
     def run_cycle(self, now_ns: int) -> bool:
         """One inference cycle at ``now_ns``: True when a chunk was published."""
@@ -446,9 +461,12 @@ class PolicyNode(LifecycleNode):
         return {} if self._policy is None else dict(self._policy.model_identity)
 
     def _on_diagnostics_timer(self) -> None:
+        if not self._inferring:  # while inferring, every cycle publishes them
+            self._publish_diagnostics_logged()
+
+    def _publish_diagnostics_logged(self) -> None:
         try:
-            if not self._inferring:
-                self.publish_diagnostics()
+            self.publish_diagnostics()
         except Exception as error:  # noqa: B902 -- never raise out of a callback
             self.get_logger().error(f'diagnostics failed: {error}', throttle_duration_sec=5.0)
 
@@ -485,25 +503,16 @@ class PolicyNode(LifecycleNode):
             self.get_fully_qualified_name(), level, message, self.diagnostics_values()))
 
 
+def _autostart(node: PolicyNode) -> None:
+    """Configure and activate now when ``autostart`` is true (no lifecycle manager needed)."""
+    if read_parameter(node, 'autostart'):
+        node.trigger_configure()
+        if node.lifecycle_status == 'inactive':
+            node.trigger_activate()
+
+
 def main(args=None) -> None:
-    rclpy.init(args=args)
-    node = None
-    executor = MultiThreadedExecutor(num_threads=4)
-    try:
-        node = PolicyNode()
-        executor.add_node(node)
-        if read_parameter(node, 'autostart'):
-            node.trigger_configure()
-            if node.lifecycle_status == 'inactive':
-                node.trigger_activate()
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        executor.shutdown()
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
+    spin_node(PolicyNode, num_threads=4, args=args, on_start=_autostart)
 
 
 if __name__ == '__main__':

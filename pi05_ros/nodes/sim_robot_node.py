@@ -28,10 +28,10 @@ from typing import List, Optional, Sequence
 import numpy as np
 from pi05_ros.messages.joints import float64_multi_array_to_vector, joint_command_to_vector
 from pi05_ros.messages.stamps import duration_to_ns, stamp_to_ns
-from pi05_ros.nodes.params import declare_parameters, DOUBLE_ARRAY, ParamSpec, read_parameter
-import rclpy
+from pi05_ros.nodes.params import (declare_parameters, DOUBLE_ARRAY, ParamSpec, positive,
+                                   read_parameter)
+from pi05_ros.nodes.spin import spin_node
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Image, JointState
@@ -130,8 +130,9 @@ class SimRobotNode(Node):
                 Image, f'{self.params["camera_topic_prefix"]}{name}/image_raw',
                 qos_profile_sensor_data)
             for name in self.params['camera_names']]
-        self.create_timer(1.0 / self.params['state_rate_hz'], self.step, callback_group=group)
-        self.create_timer(1.0 / self.params['camera_rate_hz'], self.publish_frames,
+        self.create_timer(1.0 / positive(self.params, 'state_rate_hz'), self.step,
+                          callback_group=group)
+        self.create_timer(1.0 / positive(self.params, 'camera_rate_hz'), self.publish_frames,
                           callback_group=group)
 
     def _initial_positions(self, initial: Optional[Sequence[float]]) -> np.ndarray:
@@ -154,7 +155,7 @@ class SimRobotNode(Node):
             else:
                 self._trajectory = self._trajectory_from(msg)
                 return
-        except ValueError as error:
+        except Exception as error:  # noqa: B902 -- never raise out of a callback
             self.get_logger().warning(f'command refused: {error}', throttle_duration_sec=1.0)
             return
         if not np.all(np.isfinite(target)):
@@ -200,20 +201,7 @@ class SimRobotNode(Node):
 
 
 def main(args=None) -> None:
-    rclpy.init(args=args)
-    node = None
-    executor = MultiThreadedExecutor(num_threads=2)
-    try:
-        node = SimRobotNode()
-        executor.add_node(node)
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        executor.shutdown()
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
+    spin_node(SimRobotNode, num_threads=2, args=args)
 
 
 if __name__ == '__main__':

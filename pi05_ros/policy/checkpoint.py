@@ -69,6 +69,7 @@ class CheckpointDir:
     norm_convention: str  # 'openpi' (eps 1e-6 always) or 'lerobot' (eps only if range is 0)
     norm_mode: Optional[str]  # None: the profile decides; LeRobot configs fix it
     tokenizer: Path
+    relative_actions: bool = False  # LeRobot use_relative_actions: the model predicts deltas
 
 
 def detect_layout(directory: Path) -> str:
@@ -139,13 +140,14 @@ def norm_stats_path(directory: Path, asset_id: str) -> Path:
     return path
 
 
-LeRobotParts = Tuple[PI05Config, Dict[str, NormStats], str, str]
+LeRobotParts = Tuple[PI05Config, Dict[str, NormStats], str, str, bool]
 
 
 def load_lerobot_checkpoint(directory: Path) -> LeRobotParts:
     """Read a LeRobot pi05 directory with ``pi05_ros.model.lerobot_keys``.
 
-    Returns (architecture, {'state', 'actions'} stats, stats file, normalization mode).
+    Returns (architecture, {'state', 'actions'} stats, stats file, normalization mode,
+    whether the model predicts relative actions).
     """
     from pi05_ros.model import lerobot_keys
 
@@ -163,7 +165,11 @@ def load_lerobot_checkpoint(directory: Path) -> LeRobotParts:
             f'and ACTION must both be one of {sorted(LEROBOT_NORM_MODES)})')
     source = f'{directory}/policy_preprocessor (LeRobot)'
     stats = parse_norm_stats(lerobot_keys.to_openpi_norm_stats(norm['stats']), source)
-    return config, stats, source, modes.pop()
+    relative = data.get('use_relative_actions', False)
+    if not isinstance(relative, bool):
+        raise CheckpointDirError(f'LeRobot checkpoint {directory}: config.json '
+                                 f'use_relative_actions: expected true or false, got {relative!r}')
+    return config, stats, source, modes.pop(), relative
 
 
 def resolve_tokenizer(directory: Path, explicit: Optional[Union[str, Path]] = None) -> Path:
@@ -188,8 +194,9 @@ def open_checkpoint(directory: Union[str, Path], asset_id: str,
     """Locate and validate every file of a checkpoint directory for ``asset_id``'s robot."""
     directory = Path(directory)
     layout = detect_layout(directory)
+    relative = False
     if layout == 'lerobot':
-        config, stats, source, norm_mode = load_lerobot_checkpoint(directory)
+        config, stats, source, norm_mode, relative = load_lerobot_checkpoint(directory)
         convention = 'lerobot'
     else:
         config = read_model_config(directory)
@@ -199,7 +206,7 @@ def open_checkpoint(directory: Union[str, Path], asset_id: str,
     return CheckpointDir(
         path=directory, layout=layout, weights=directory / WEIGHTS_FILE, config=config,
         norm_stats=stats, norm_source=source, norm_convention=convention, norm_mode=norm_mode,
-        tokenizer=resolve_tokenizer(directory, tokenizer_path))
+        tokenizer=resolve_tokenizer(directory, tokenizer_path), relative_actions=relative)
 
 
 def sha256_file(path: Union[str, Path], block: int = 1 << 24) -> str:

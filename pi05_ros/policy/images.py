@@ -19,12 +19,11 @@ An RGB uint8 image of any size is resized with padding to 224x224 (openpi's
 the odd pixel going to the bottom/right), then mapped to float32 in [-1, 1] as
 ``x / 255 * 2 - 1``. An image slot without a camera gets a black image and mask False.
 
-The resize uses PIL itself, so it is bit-identical to openpi's; frames from several cameras are
-resized in a thread pool (PIL releases the GIL while resampling).
+The resize uses PIL itself, so it is bit-identical to openpi's; ``PolicyTransforms`` resizes the
+frames of several cameras in a thread pool (PIL releases the GIL while resampling).
 """
 
-from concurrent.futures import Executor
-from typing import Dict, Mapping, Optional, Sequence, Tuple
+from typing import Tuple
 
 import numpy as np
 from PIL import Image
@@ -86,33 +85,3 @@ def to_model_range(image: np.ndarray) -> np.ndarray:
 def black_image(height: int = MODEL_IMAGE_SIZE, width: int = MODEL_IMAGE_SIZE) -> np.ndarray:
     """Return the model input of an image slot without a camera: all -1 (black)."""
     return np.full((height, width, 3), -1.0, dtype=np.float32)
-
-
-def prepare_images(
-    slot_images: Mapping[str, Optional[np.ndarray]],
-    slots: Sequence[str] = IMAGE_SLOTS,
-    size: int = MODEL_IMAGE_SIZE,
-    executor: Optional[Executor] = None,
-) -> Tuple[Dict[str, np.ndarray], Dict[str, bool]]:
-    """Model inputs for every slot: (slot -> (size, size, 3) float32 in [-1, 1], slot -> mask).
-
-    ``slot_images`` maps a slot to an (H, W, 3) uint8 image, or to None / nothing when the slot
-    has no camera (black image, mask False). With an ``executor`` the resizes run in parallel.
-    """
-    unknown = set(slot_images) - set(slots)
-    if unknown:
-        raise ImageError(f'image slots: unknown {sorted(unknown)}; expected some of {list(slots)}')
-    present = [s for s in slots if slot_images.get(s) is not None]
-    for slot in present:
-        check_image(slot, slot_images[slot])
-
-    def convert(slot: str) -> np.ndarray:
-        return to_model_range(resize_with_pad(slot_images[slot], size, size))
-
-    if executor is not None and len(present) > 1:
-        converted = dict(zip(present, executor.map(convert, present)))
-    else:
-        converted = {slot: convert(slot) for slot in present}
-    images = {s: converted[s] if s in converted else black_image(size, size) for s in slots}
-    masks = {s: s in converted for s in slots}
-    return images, masks

@@ -24,7 +24,7 @@ when it arrives (the live node does it in the camera callback) is not prepared a
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, Sequence, Tuple
 
 import numpy as np
 from pi05_ros.observation import Observation
@@ -118,7 +118,10 @@ class PolicyTransforms:
         source = check_image(camera, image)
         if spec.rotate_180:
             source = source[::-1, ::-1]
-        prepared = to_model_range(resize_with_pad(source))
+        try:
+            prepared = to_model_range(resize_with_pad(source))
+        except ImageError as err:
+            raise ImageError(f'images[{camera!r}]: {err}') from None
         self.images_prepared += 1
         if not image.flags.writeable:
             self._prepared[camera] = (image, prepared)
@@ -145,12 +148,6 @@ class PolicyTransforms:
                 continue
             present[camera.name] = check_image(camera.name, image)
         return present
-
-    def slot_images(self, images: Dict[str, np.ndarray]) -> Dict[str, Optional[np.ndarray]]:
-        """Camera name -> image  ==>  slot -> uint8 image (None for slots without a camera)."""
-        return {self._cameras[name].slot: (image[::-1, ::-1] if self._cameras[name].rotate_180
-                                           else image)
-                for name, image in self.camera_images(images).items()}
 
     def _prepare_all(
             self, observation: Observation) -> Tuple[Dict[str, np.ndarray], Dict[str, bool]]:

@@ -23,7 +23,7 @@ normalization:
     model actions --unnormalize--> model-space actions --actions_to_robot--> absolute joint targets
 """
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Mapping, Optional, Sequence, Tuple, Union
 
@@ -453,8 +453,3 @@ def load_profile(name_or_path: Union[str, Path], joint_names: Optional[Sequence[
         raise ProfileError(f'profile {path}: expected a mapping at the top level')
     data.update(overrides)
     return profile_from_dict(data, joint_names=joint_names, source=str(path))
-
-
-def with_chunk_rows(profile: RobotProfile, chunk_rows: int) -> RobotProfile:
-    """Return a copy of ``profile`` using ``chunk_rows`` rows of each model chunk."""
-    return replace(profile, chunk_rows=_positive_int(chunk_rows, 'chunk_rows'))

@@ -159,6 +159,12 @@ class Policy:
         if not isinstance(profile, RobotProfile):
             profile = load_profile(profile)
         ckpt = open_checkpoint(checkpoint_dir, profile.asset_id, tokenizer_path)
+        if ckpt.relative_actions and profile.action_space != 'delta':
+            raise ValueError(
+                f'profile {profile.name!r} action.space: expected delta for LeRobot checkpoint '
+                f'{ckpt.path} (config.json use_relative_actions: true, the model predicts '
+                f'actions relative to the state), got {profile.action_space!r}; set '
+                'action.space: delta and action.mask to the joints not in relative_exclude_joints')
         config = ckpt.config
         normalizer = Normalizer(ckpt.norm_stats, mode=ckpt.norm_mode or profile.normalization,
                                 source=ckpt.norm_source, convention=ckpt.norm_convention)

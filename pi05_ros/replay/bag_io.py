@@ -34,6 +34,10 @@ STORAGE_PLUGINS = {'mcap': StoragePlugin.MCAP, 'sqlite3': StoragePlugin.SQLITE3}
 HUMBLE_COMPATIBLE_VERSION = 8
 
 
+_REINDEX = ('; a recording that stopped before writing it can be repaired with '
+            '`ros2 bag reindex <bag directory> <mcap|sqlite3>`')
+
+
 class BagError(ValueError):
     """A bag could not be read or written; the message names the file and the topic."""
 
@@ -72,9 +76,9 @@ def resolve_bag_directory(path: PathLike) -> Path:
         if (path.parent / 'metadata.yaml').is_file():
             return path.parent
         raise BagError(path, 'expected a ROS 2 bag directory (with metadata.yaml), got a file '
-                             'without metadata.yaml next to it')
+                             f'without metadata.yaml next to it{_REINDEX}')
     if not (path / 'metadata.yaml').is_file():
-        raise BagError(path, 'not a ROS 2 bag directory: metadata.yaml is missing')
+        raise BagError(path, f'not a ROS 2 bag directory: metadata.yaml is missing{_REINDEX}')
     return path
 
 

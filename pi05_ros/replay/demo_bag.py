@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Sequence, Tuple
 
+import cv2
 import numpy as np
 
 from pi05_ros.replay import ros_types
@@ -48,7 +49,8 @@ class DemoBagSpec:
     state_rate_hz: float = 50.0
     tracking_lag_s: float = 0.04
     start_ns: int = 1_700_000_000 * 10**9
-    encodings: Dict[str, str] = field(default_factory=dict)  # camera -> 'rgb8' | 'bgr8' | ...
+    # camera -> 'rgb8' | 'bgr8' | 'mono8' (Image) or 'jpeg' | 'png' (CompressedImage)
+    encodings: Dict[str, str] = field(default_factory=dict)
 
     @property
     def duration_ns(self) -> int:
@@ -87,6 +89,9 @@ def camera_frame(background: np.ndarray, positions: np.ndarray) -> np.ndarray:
     return frame
 
 
+COMPRESSED_FORMATS = {'jpeg': 'rgb8; jpeg compressed bgr8', 'png': 'rgb8; png compressed bgr8'}
+
+
 def encode_frame(rgb: np.ndarray, encoding: str) -> np.ndarray:
     """Reorder channels of an RGB frame for a raw Image encoding (rgb8, bgr8, mono8)."""
     if encoding == 'rgb8':
@@ -95,7 +100,21 @@ def encode_frame(rgb: np.ndarray, encoding: str) -> np.ndarray:
         return rgb[..., ::-1]
     if encoding == 'mono8':
         return rgb.mean(axis=-1).astype(np.uint8)
-    raise ValueError(f'encoding: expected rgb8, bgr8 or mono8 for the demo bag, got {encoding!r}')
+    raise ValueError(f'encoding: expected rgb8, bgr8, mono8, jpeg or png for the demo bag, '
+                     f'got {encoding!r}')
+
+
+def frame_message(rgb: np.ndarray, time_ns: int, encoding: str, frame_id: str):
+    """Build an Image, or for 'jpeg' / 'png' a CompressedImage as image_transport writes it."""
+    if encoding in COMPRESSED_FORMATS:
+        ok, data = cv2.imencode('.jpg' if encoding == 'jpeg' else '.png',
+                                np.ascontiguousarray(rgb[..., ::-1]))  # OpenCV encodes BGR
+        if not ok:
+            raise ValueError(f'encoding: OpenCV could not encode a {encoding} frame')
+        return ros_types.compressed_image(data.tobytes(), time_ns, COMPRESSED_FORMATS[encoding],
+                                          frame_id=frame_id)
+    return ros_types.image(encode_frame(rgb, encoding), time_ns, encoding=encoding,
+                           frame_id=frame_id)
 
 
 def _timeline(spec: DemoBagSpec) -> Sequence[Tuple[int, int, str, int]]:
@@ -142,8 +161,7 @@ def write_demo_bag(path: PathLike, spec: DemoBagSpec, storage: str = 'mcap',
             else:
                 q = demo_trajectory(np.array([t_s - lag_s]), len(names))[0]
                 for cam, topic in spec.camera_topics.items():
-                    encoding = spec.encodings.get(cam, 'rgb8')
-                    pixels = encode_frame(camera_frame(backgrounds[cam], q), encoding)
-                    writer.write(topic, time_ns, ros_types.image(
-                        pixels, time_ns, encoding=encoding, frame_id=cam))
+                    writer.write(topic, time_ns, frame_message(
+                        camera_frame(backgrounds[cam], q), time_ns,
+                        spec.encodings.get(cam, 'rgb8'), cam))
     return Path(path)

@@ -39,13 +39,13 @@ from pi05_ros.control.executor import ExecutorConfig, TrajectoryExecutor
 from pi05_ros.control.limits import JointLimits
 from pi05_ros.control.metrics import CommandLog, log_metrics
 from pi05_ros.messages import (
-    chunk_to_joint_trajectory, header_stamp_ns, ImageConversionError, joint_state_to_vector,
-    JointTrajectoryTypes, message_to_rgb)
+    chunk_to_joint_trajectory, header_stamp_ns, ImageConversionError, JointTrajectoryTypes,
+    message_to_rgb)
 from pi05_ros.observation_cache import JOINT_STATES, ObservationCache, ObservationNotReady
 from pi05_ros.replay import metrics as replay_metrics
 from pi05_ros.replay import ros_types
 from pi05_ros.replay.bag_io import BagError, BagMessage, BagReader, BagWriter, describe
-from pi05_ros.replay.ground_truth import GroundTruth, JOINT_STATE, TRUTH_TYPES
+from pi05_ros.replay.ground_truth import GroundTruth, JOINT_STATE, JointStateMerger, TRUTH_TYPES
 from pi05_ros.replay.modes import detect_mode_topics, ModeEventLog, ModeTopics, replay_modes
 
 NS_PER_S = 1_000_000_000
@@ -165,11 +165,25 @@ def check_bag(bag_path, profile, options: ReplayOptions) -> ReplayTopics:
     with BagReader(bag_path) as reader:
         select_mode_topics(reader, options)
         topics = select_topics(reader, profile, options)
-        for topic in topics.cameras.values():
+        needed = list(topics.cameras.values()) + [topics.joint_states]
+        needed += [topics.truth] if topics.truth else []
+        for topic in _unique(needed):
             first = next(iter(reader.messages([topic])), None)
-            if first is not None:
+            if first is None:
+                raise ReplayInputError(reader.path, _unreadable(reader.message_count([topic])),
+                                       topic=topic)
+            if topic in topics.cameras.values():
                 _convert_or_raise(reader.path, topic, first.msg)
         return topics
+
+
+def _unreadable(listed: int) -> str:
+    if listed == 0:
+        return 'the topic has no messages'
+    # rosbags matches storage channels to metadata.yaml topics by type, format and QoS
+    return (f'metadata.yaml lists {listed} messages but none could be read: its topic entry '
+            '(type, serialization_format, offered_qos_profiles) does not match the storage '
+            "file's")
 
 
 def _convert_or_raise(bag_path: Path, topic: str, msg) -> None:
@@ -236,6 +250,8 @@ class Replayer:
             default_prompt=(options.prompt if options.prompt is not None
                             else (profile.default_prompt or '')))
         self.executor = TrajectoryExecutor(limits, options.executor, log=self.record.log)
+        self._joint_merger = JointStateMerger(joint_names)
+        self._truth_last: Tuple[Optional[int], int] = (None, 0)  # bag time, messages at it
         self._camera_of_topic = {t: c for c, t in topics.cameras.items()}
         self._checked_formats: Dict[str, str] = {}
         self._rng = np.random.default_rng(options.seed)
@@ -268,14 +284,49 @@ class Replayer:
             if topic == self.topics.prompt:
                 self.cache.put_prompt(msg.data, message.time_ns)
                 self.record.prompts.append((message.time_ns, str(msg.data)))
-            if topic == self.topics.truth or (self.topics.truth is None
-                                              and topic == self.topics.joint_states):
-                self.truth.add(msg, message.time_ns)
+            if topic == self.truth_topic:
+                self._add_truth(message)
         except (ValueError, TypeError, AttributeError) as err:
             if isinstance(err, BagError):
                 raise
             raise ReplayInputError(self.bag_path, f'bad {message.msgtype} message at bag time '
                                    f'{message.time_ns} ns: {describe(err)}', topic=topic) from err
+
+    @property
+    def truth_topic(self) -> str:
+        return self.topics.truth or self.topics.joint_states
+
+    def _add_truth(self, message: BagMessage) -> None:
+        self.truth.add(message.msg, message.time_ns)
+        if message.time_ns == self._truth_last[0]:
+            self._truth_last = (message.time_ns, self._truth_last[1] + 1)
+        else:
+            self._truth_last = (message.time_ns, 1)
+
+    def extend_truth(self, reader: BagReader) -> None:
+        """Read the truth recorded after the replay stopped, up to the last chunk's last row.
+
+        A run cut short by ``duration_s`` or ``max_inferences`` still scores every row of its
+        last chunks against what the bag holds.
+        """
+        if not self.record.chunks:
+            return
+        end_ns = max(int(c.row_times_ns()[-1]) for c in self.record.chunks)
+        last_ns, count_at_last = self._truth_last
+        start_ns = self.record.start_ns if last_ns is None else last_ns
+        if end_ns <= start_ns:
+            return
+        for message in reader.messages([self.truth_topic], start_ns=start_ns,
+                                       stop_ns=end_ns + 1):
+            if message.time_ns == last_ns and count_at_last > 0:
+                count_at_last -= 1  # already added before the replay stopped
+                continue
+            try:
+                self._add_truth(message)
+            except (ValueError, TypeError, AttributeError) as err:
+                raise ReplayInputError(self.bag_path, f'bad {message.msgtype} message at bag '
+                                       f'time {message.time_ns} ns: {describe(err)}',
+                                       topic=message.topic) from err
 
     def _stamp(self, msg, bag_time_ns: int) -> int:
         if not self.options.use_header_stamps:
@@ -293,10 +344,10 @@ class Replayer:
 
     def _update_executor_state(self, msg, stamp_ns: int) -> None:
         try:
-            positions = joint_state_to_vector(msg, self.record.joint_names)
+            positions = self._joint_merger.add(msg)  # arm and gripper may come split
         except ValueError:
-            return  # a message with only some joints (e.g. a separate gripper stream)
-        if np.isfinite(positions).all():
+            return  # malformed: the cache reports it for the next inference
+        if positions is not None:
             self.executor.update_joint_state(positions, stamp_ns)
 
     # --- simulated clock --------------------------------------------------------------------
@@ -388,9 +439,16 @@ def compute_metrics(record: ReplayRecord, truth: GroundTruth) -> Dict[str, objec
     truth_times, truth_values = truth.series()
     names = record.joint_names
     errors = replay_metrics.chunk_errors(record.chunks, truth_times, truth_values)
+    prediction = {'num_chunks': 0}
+    if record.chunks:
+        prediction = replay_metrics.error_summary(errors, names)
+        prediction['per_chunk']['time_s'] = [(c.stamp_ns - record.start_ns) / 1e9
+                                             for c in record.chunks]
+        # chunks near the end of the bag are scored on their first rows only
+        prediction['per_chunk']['rows_with_truth'] = [
+            int(n) for n in np.sum(~np.isnan(errors[:, :, 0]), axis=1)]
     result: Dict[str, object] = {
-        'prediction': (replay_metrics.error_summary(errors, names) if record.chunks
-                       else {'num_chunks': 0}),
+        'prediction': prediction,
         'latency_ms': replay_metrics.latency_summary(record.timings),
         'skipped_reasons': dict(record.skipped),
     }
@@ -483,17 +541,19 @@ def run_replay(bag_path, profile, policy, options: Optional[ReplayOptions] = Non
         bar = _progress_bar(progress, (stop_ns - start_ns) / 1e9)
         try:
             read = _unique(topics.replayed() + (mode_topics.replayed() if mode_log else []))
-            for message in reader.messages(read, start_ns=start_ns, stop_ns=stop_ns + 1):
-                replayer.feed(message)
-                if mode_log is not None:
-                    _add_mode_event(mode_log, message, reader.path)
-                _update_bar(bar, replayer.record)
-            replayer.finish(stop_ns)
+            try:
+                for message in reader.messages(read, start_ns=start_ns, stop_ns=stop_ns + 1):
+                    replayer.feed(message)
+                    if mode_log is not None:
+                        _add_mode_event(mode_log, message, reader.path)
+                    _update_bar(bar, replayer.record)
+                replayer.finish(stop_ns)
+            except _EnoughInferences:
+                pass
+            replayer.extend_truth(reader)
             _update_bar(bar, replayer.record)
         except KeyboardInterrupt:
             replayer.record.interrupted = True
-        except _EnoughInferences:
-            pass
         finally:
             if bar is not None:
                 bar.close()

@@ -19,24 +19,48 @@ Sources (chosen by the message type of the truth topic):
 * ``std_msgs/Float64MultiArray`` commands (forward_command_controller): values in profile joint
   order, at the bag time of each message.
 * ``sensor_msgs/JointState`` commands or measured joint states: positions by name, at the header
-  stamp (bag time when the stamp is zero).
+  stamp (bag time when the stamp is zero). Measured joint states may come split over several
+  messages (arm and gripper drivers); a sample is taken at each message once every joint is
+  known, with the latest value of each (messages with the same stamp make one sample).
 * ``trajectory_msgs/JointTrajectory`` commands: every point at header stamp (bag time when zero)
   + time_from_start; a newer trajectory replaces the points of older ones from its start time
   on, as joint_trajectory_controller does.
 """
 
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from pi05_ros.messages import (
     float64_multi_array_to_vector, header_stamp_ns, joint_command_to_vector,
-    joint_state_to_vector, joint_trajectory_to_arrays)
+    joint_trajectory_to_arrays, named_values)
 
 FLOAT64_ARRAY = 'std_msgs/msg/Float64MultiArray'
 JOINT_STATE = 'sensor_msgs/msg/JointState'
 JOINT_TRAJECTORY = 'trajectory_msgs/msg/JointTrajectory'
 TRUTH_TYPES = (FLOAT64_ARRAY, JOINT_STATE, JOINT_TRAJECTORY)
+
+
+class JointStateMerger:
+    """The latest position of every profile joint, from JointState messages with some joints.
+
+    An arm driver and a gripper driver often both publish ``/joint_states``, each its own joints.
+    """
+
+    def __init__(self, joint_names: Sequence[str]):
+        self._index = {name: i for i, name in enumerate(joint_names)}
+        self._latest = np.full(len(self._index), np.nan)
+
+    def add(self, msg) -> Optional[np.ndarray]:
+        """Take one message; return the (J,) positions once every joint has a finite value.
+
+        Raises ValueError for a malformed message (names and positions of different lengths).
+        """
+        for name, value in named_values(msg, 'position').items():
+            i = self._index.get(name)
+            if i is not None:
+                self._latest[i] = value
+        return self._latest.copy() if np.isfinite(self._latest).all() else None
 
 
 class GroundTruth:
@@ -54,6 +78,7 @@ class GroundTruth:
         self.measured = measured
         self._times: List[int] = []
         self._values: List[np.ndarray] = []
+        self._merger = JointStateMerger(self.joint_names) if measured else None
 
     def __len__(self) -> int:
         return len(self._times)
@@ -62,9 +87,15 @@ class GroundTruth:
         """Add one message received at ``bag_time_ns``; ValueError names the bad field."""
         if self.msgtype == FLOAT64_ARRAY:
             self._append(bag_time_ns, float64_multi_array_to_vector(msg, len(self.joint_names)))
+        elif self._merger is not None:  # measured: a sample once every joint is known
+            vector = self._merger.add(msg)
+            time_ns = _stamp_or(msg, bag_time_ns)
+            if vector is not None and self._times and self._times[-1] == time_ns:
+                self._values[-1] = vector  # the rest of the same sample (e.g. the gripper)
+            elif vector is not None:
+                self._append(time_ns, vector)
         elif self.msgtype == JOINT_STATE:
-            vector = (joint_state_to_vector(msg, self.joint_names) if self.measured
-                      else joint_command_to_vector(msg, self.joint_names))
+            vector = joint_command_to_vector(msg, self.joint_names)
             self._append(_stamp_or(msg, bag_time_ns), vector)
         else:
             self._add_trajectory(msg, bag_time_ns)

@@ -39,6 +39,7 @@ STRING = 'std_msgs/msg/String'
 BOOL = 'std_msgs/msg/Bool'
 JOINT_STATE = 'sensor_msgs/msg/JointState'
 JOINT_TRAJECTORY = 'trajectory_msgs/msg/JointTrajectory'
+TIME_TOLERANCE_NS = 10_000_000  # beyond one control period: delivery to the bag recorder
 
 
 @dataclass(frozen=True)
@@ -163,13 +164,47 @@ def replay_modes(log: ModeEventLog, limits: JointLimits, executor_config: Execut
                       'source': s.source} for s in timeline.segments],
     }
     if log.recorded_modes:
-        recorded = _dedupe([m for _, m in log.recorded_modes])
-        replayed = _dedupe(['HOLD'] + [c['to'] for c in changes])
-        result['recorded_modes'] = recorded
-        result['replayed_modes'] = replayed
-        result['matches_recorded'] = _strip_initial_hold(recorded) == _strip_initial_hold(
-            replayed)
+        result.update(compare_with_recorded(
+            log.recorded_modes, [(c.stamp_ns, c.to_mode.value) for c in timeline.changes],
+            tick_ns + TIME_TOLERANCE_NS))
     return result
+
+
+def compare_with_recorded(recorded: Sequence[tuple], replayed: Sequence[tuple],
+                          tolerance_ns: int) -> Dict[str, object]:
+    """Compare the recorded ``~/mode`` messages with the replayed changes, modes and times.
+
+    ``recorded``: (bag time, mode) per message; ``replayed``: (stamp, new mode) per change,
+    starting from HOLD. The timelines match when the modes change in the same order and each
+    replayed change lies within ``tolerance_ns`` of the recorded one. The replayed ticks are a
+    grid from the replay start (the live timer's phase is not in the bag), so a change decided
+    at a tick can move by up to one period, and a message reaches the bag a little after it was
+    published.
+    """
+    recorded_changes = _changes(recorded, initial=None)
+    replayed_changes = _changes(replayed, initial='HOLD')
+    if recorded_changes and recorded_changes[0][1] == 'HOLD':
+        recorded_changes = recorded_changes[1:]  # the node's initial HOLD, not a change
+    same_order = [m for _, m in recorded_changes] == [m for _, m in replayed_changes]
+    offsets = ([(b - a) / 1e9 for (a, _), (b, _) in zip(recorded_changes, replayed_changes)]
+               if same_order else [])
+    return {
+        'recorded_modes': _dedupe([m for _, m in recorded]),
+        'replayed_modes': _dedupe(['HOLD'] + [m for _, m in replayed]),
+        'change_offsets_s': offsets,
+        'matches_recorded': same_order and all(abs(o) * 1e9 <= tolerance_ns for o in offsets),
+    }
+
+
+def _changes(modes: Sequence[tuple], initial: Optional[str]) -> List[tuple]:
+    """(time, mode) where the mode differs from the one before (``initial`` at first)."""
+    out: List[tuple] = []
+    last = initial
+    for t, mode in modes:
+        if mode != last:
+            out.append((t, mode))
+            last = mode
+    return out
 
 
 def _dedupe(modes: Sequence[str]) -> List[str]:
@@ -178,7 +213,3 @@ def _dedupe(modes: Sequence[str]) -> List[str]:
         if not out or out[-1] != mode:
             out.append(mode)
     return out
-
-
-def _strip_initial_hold(modes: List[str]) -> List[str]:
-    return modes[1:] if modes and modes[0] == 'HOLD' else modes

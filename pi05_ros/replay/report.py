@@ -33,10 +33,23 @@ import numpy as np
 PLOT_JOINTS = 'predicted_vs_recorded.png'
 PLOT_HORIZON = 'error_vs_horizon.png'
 PLOT_JOINT_ERRORS = 'error_per_joint.png'
+PLOT_CHUNKS = 'error_per_chunk.png'
 PLOT_LATENCY = 'latency_histogram.png'
 METRICS_FILE = 'metrics.json'
 INDEX_FILE = 'index.html'
 MAX_PLOTTED_CHUNKS = 200  # long runs: every k-th chunk, evenly spaced
+# executed-stream metrics (pi05_ros.control.metrics.StreamMetrics): unit, meaning
+SMOOTHNESS = {
+    'max_velocity': ('rad/s', 'largest joint speed commanded'),
+    'max_acceleration': ('rad/s²', 'largest joint acceleration (finite differences)'),
+    'max_jerk': ('rad/s³', 'largest joint jerk'),
+    'seam_max_step': ('rad', 'largest one-tick position change at a chunk seam'),
+    'seam_max_velocity_change': ('rad/s', 'largest velocity change across a seam tick'),
+    'seam_max_jerk': ('rad/s³', 'largest jerk within 50 ms of a seam'),
+    'holding_s': ('s', 'time spent holding (no chunk to execute)'),
+    'limited_ticks': ('ticks', 'ticks where the velocity guard engaged'),
+    'refused': ('chunks', 'chunks refused, by reason'),
+}
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -140,6 +153,30 @@ def plot_error_per_joint(path: Path, per_joint: Mapping[str, Mapping[str, float]
     _save_figure(figure, path)
 
 
+def plot_error_per_chunk(path: Path, per_chunk: Mapping[str, List[Optional[float]]]) -> None:
+    """MAE and RMSE of each chunk at its observation time: where in the bag the policy errs."""
+    figure = Figure(figsize=(7, 3.5), layout='constrained')
+    ax = figure.subplots()
+    times = np.asarray(per_chunk['time_s'], dtype=np.float64)
+    rows = np.asarray(per_chunk.get('rows_with_truth', []))
+    partial = rows < rows.max() if rows.size == times.size and rows.size else None
+    for key, marker in (('mae', 'o'), ('rmse', 's')):
+        values = np.array([np.nan if v is None else v for v in per_chunk.get(key, [])])
+        line, = ax.plot(times, values, '-' + marker, markersize=3, label=key.upper())
+        if partial is not None and partial.any():
+            ax.plot(times[partial], values[partial], marker, markersize=6, color='white',
+                    markeredgecolor=line.get_color())
+    if partial is not None and partial.any():
+        ax.plot([], [], 'o', color='white', markeredgecolor='gray',
+                label='fewer rows with truth (bag end)')
+    ax.set_xlabel('observation time (s from the replay start)')
+    ax.set_ylabel('error (joint units)')
+    ax.set_title('prediction error per chunk')
+    ax.grid(alpha=0.3)
+    ax.legend()
+    _save_figure(figure, path)
+
+
 def plot_latency_histogram(path: Path, timings: Sequence[Mapping[str, float]]) -> None:
     figure = Figure(figsize=(7, 3.5), layout='constrained')
     ax = figure.subplots()
@@ -171,6 +208,12 @@ def _table(rows: Sequence[Sequence], header: Sequence[str]) -> str:
     return f'<table><tr>{head}</tr>{body}</table>'
 
 
+def _smoothness_value(value):
+    if isinstance(value, dict):  # refused: reason -> count
+        return ', '.join(f'{k}: {n}' for k, n in sorted(value.items())) or 'none'
+    return value
+
+
 def render_index(metrics: Mapping, plots: Sequence[str]) -> str:
     """Render the report page: status, summary tables and the plots."""
     run = metrics.get('run', {})
@@ -188,7 +231,8 @@ def render_index(metrics: Mapping, plots: Sequence[str]) -> str:
                 ('executed RMSE', executed_error.get('rmse'))]
     per_joint = [(name, v.get('mae'), v.get('rmse'))
                  for name, v in pred.get('per_joint', {}).items()]
-    smooth = metrics.get('executed', {}).get('smoothness', {})
+    smooth = [(k, _smoothness_value(v), *SMOOTHNESS.get(k, ('', '')))
+              for k, v in metrics.get('executed', {}).get('smoothness', {}).items()]
     latency = [(stage, v.get('count'), v.get('p50'), v.get('p90'), v.get('p99'), v.get('max'))
                for stage, v in metrics.get('latency_ms', {}).items()]
     images = ''.join(f'<figure><img src="{html.escape(p)}" alt="{html.escape(p)}">'
@@ -218,7 +262,8 @@ img{{max-width:100%}}.warn{{color:#b00;font-weight:bold}}</style></head><body>
 <h1>pi05_ros replay report</h1>{status}{note}
 <h2>Run</h2>{_table(summary, ['field', 'value'])}
 <h2>Prediction error per joint</h2>{_table(per_joint, ['joint', 'MAE', 'RMSE'])}
-<h2>Executed stream smoothness</h2>{_table(sorted(smooth.items()), ['metric', 'value'])}
+<h2>Executed stream smoothness</h2>
+{_table(smooth, ['metric', 'value', 'unit', 'meaning']) if smooth else '<p>no commands</p>'}
 <h2>Inference latency (ms)</h2>
 {_table(latency, ['stage', 'count', 'p50', 'p90', 'p99', 'max'])}
 <h2>Skipped inference cycles</h2>{skipped}
@@ -249,6 +294,9 @@ def write_report(directory, metrics: Mapping, series: Mapping,
         plot_error_vs_horizon(directory / PLOT_HORIZON, pred['per_step'], series['dt_s'])
         plot_error_per_joint(directory / PLOT_JOINT_ERRORS, pred['per_joint'])
         plots += [PLOT_HORIZON, PLOT_JOINT_ERRORS]
+    if pred.get('per_chunk', {}).get('time_s'):
+        plot_error_per_chunk(directory / PLOT_CHUNKS, pred['per_chunk'])
+        plots.append(PLOT_CHUNKS)
     plot_latency_histogram(directory / PLOT_LATENCY, timings)
     plots.append(PLOT_LATENCY)
     for name in plots:

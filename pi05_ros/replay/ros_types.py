@@ -21,20 +21,19 @@ import numpy as np
 from pi05_ros.replay.bag_io import default_typestore
 
 STORE = default_typestore()
-_STORE = STORE
-Time = _STORE.types['builtin_interfaces/msg/Time']
-Duration = _STORE.types['builtin_interfaces/msg/Duration']
-Header = _STORE.types['std_msgs/msg/Header']
-String = _STORE.types['std_msgs/msg/String']
-Bool = _STORE.types['std_msgs/msg/Bool']
-Float64MultiArray = _STORE.types['std_msgs/msg/Float64MultiArray']
-MultiArrayLayout = _STORE.types['std_msgs/msg/MultiArrayLayout']
-MultiArrayDimension = _STORE.types['std_msgs/msg/MultiArrayDimension']
-Image = _STORE.types['sensor_msgs/msg/Image']
-CompressedImage = _STORE.types['sensor_msgs/msg/CompressedImage']
-JointState = _STORE.types['sensor_msgs/msg/JointState']
-JointTrajectory = _STORE.types['trajectory_msgs/msg/JointTrajectory']
-JointTrajectoryPoint = _STORE.types['trajectory_msgs/msg/JointTrajectoryPoint']
+Time = STORE.types['builtin_interfaces/msg/Time']
+Duration = STORE.types['builtin_interfaces/msg/Duration']
+Header = STORE.types['std_msgs/msg/Header']
+String = STORE.types['std_msgs/msg/String']
+Bool = STORE.types['std_msgs/msg/Bool']
+Float64MultiArray = STORE.types['std_msgs/msg/Float64MultiArray']
+MultiArrayLayout = STORE.types['std_msgs/msg/MultiArrayLayout']
+MultiArrayDimension = STORE.types['std_msgs/msg/MultiArrayDimension']
+Image = STORE.types['sensor_msgs/msg/Image']
+CompressedImage = STORE.types['sensor_msgs/msg/CompressedImage']
+JointState = STORE.types['sensor_msgs/msg/JointState']
+JointTrajectory = STORE.types['trajectory_msgs/msg/JointTrajectory']
+JointTrajectoryPoint = STORE.types['trajectory_msgs/msg/JointTrajectoryPoint']
 
 _EMPTY = np.zeros(0, dtype=np.float64)
 
