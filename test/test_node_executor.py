@@ -282,3 +282,135 @@ def test_joint_state_command_is_stamped_with_the_tick_time(graph):
     run(graph, node, 0.05)
     msg = graph.published(f'{NODE}/joint_commands')[-1]
     assert msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec == graph.now_ns
+
+
+def still_chunk(graph, value, rows=150, dt_ns=20_000_000):
+    """A chunk that stays at ``value`` on every joint, stamped now."""
+    from builtin_interfaces.msg import Duration, Time
+    from std_msgs.msg import Header
+    from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
+    types = JointTrajectoryTypes(JointTrajectory, JointTrajectoryPoint, Header, Time, Duration)
+    chunk = ActionChunk(np.full((rows, len(JOINTS)), float(value)), graph.now_ns, dt_ns,
+                        tuple(JOINTS))
+    return chunk_to_joint_trajectory(chunk, types)
+
+
+def test_max_jerk_parameter_reaches_the_limits(graph):
+    assert make_executor(graph).limits.max_jerk is None  # unset: none
+    assert make_executor(graph, **{'limits.max_jerk': [0.0]}).limits.max_jerk is None
+    node = make_executor(graph, **{'limits.max_jerk': [0.0, 20.0]})
+    np.testing.assert_array_equal(node.limits.max_jerk, [np.inf, 20.0])  # 0: none on 'a'
+    with pytest.raises(ValueError, match='limits.max_jerk'):
+        make_executor(graph, **{'limits.max_jerk': [1.0, 2.0, 3.0]})
+    with pytest.raises(ValueError, match='limits.max_jerk'):
+        make_executor(graph, **{'limits.max_jerk': [-1.0]})
+    urdf = make_executor(graph, **{'limits.source': 'urdf', 'robot_description': URDF,
+                                   'limits.max_jerk': [7.0]})
+    np.testing.assert_array_equal(urdf.limits.max_jerk, [7.0, 7.0])
+
+
+@pytest.mark.parametrize('max_jerk', [None, 2.0])
+def test_max_jerk_parameter_bounds_the_splice_jerk(graph, max_jerk):
+    """Still chunks 0.1 apart: the blend's jerk step 60 D / T^3 stays within headroom * j_max."""
+    params = {'engage_policy_on_start': True, 'executor.max_blend_window': 3.0,
+              'executor.chunk_timeout': 5.0}
+    if max_jerk is not None:
+        params['limits.max_jerk'] = [max_jerk]
+    node = make_executor(graph, **params)
+    joint_state(graph, [0.0, 0.0])
+    run(graph, node, 0.05)
+    graph.publish(f'{NODE}/action_chunk', still_chunk(graph, 0.0))
+    run(graph, node, 0.5)
+    assert node.last_chunk_result == 'accepted'
+    start = len(commands(graph))
+    graph.publish(f'{NODE}/action_chunk', still_chunk(graph, 0.1))
+    assert node.last_chunk_result == 'accepted'
+    run(graph, node, 2.5)
+    out = commands(graph)[start - 3:]
+    np.testing.assert_allclose(out[-1], [0.1, 0.1], atol=1e-6)
+    jerk = np.abs(np.diff(out, n=3, axis=0)).max() / PERIOD ** 3
+    headroom = node.executor_config.blend_headroom
+    if max_jerk is None:
+        assert jerk > 5.0  # the shortest blend the velocity/acceleration limits allow
+    else:
+        assert jerk <= 1.2 * headroom * max_jerk
+
+
+@pytest.mark.parametrize('fraction', [0.2, 1.0])
+def test_teleop_velocity_fraction_caps_tracking_speed(graph, fraction):
+    node = make_executor(graph, **{'teleop.velocity_fraction': fraction})
+    joint_state(graph, [0.0, 0.0])
+    leader = [0.05, 0.0]
+    for _ in range(10):
+        joint_state(graph, leader, topic='/teleop/joint_commands')
+        run(graph, node, PERIOD)
+    assert call(graph, 'teleop').success
+    for _ in range(100):  # handover ramp onto the leader, then tracking
+        joint_state(graph, leader, topic='/teleop/joint_commands')
+        run(graph, node, PERIOD)
+    np.testing.assert_allclose(commands(graph)[-1], leader, atol=1e-6)
+    start = len(commands(graph))
+    leader = [0.35, 0.0]  # within tracking_error_limit: followed, not a jump to HOLD
+    for _ in range(int(0.3 / (fraction * MAX_VELOCITY) / PERIOD) + 50):
+        joint_state(graph, leader, topic='/teleop/joint_commands')
+        run(graph, node, PERIOD)
+    assert node.switch.mode.value == 'TELEOP'
+    out = commands(graph)[start - 1:]
+    np.testing.assert_allclose(out[-1], leader, atol=1e-6)
+    top_speed = np.abs(np.diff(out[:, 0])).max() / PERIOD
+    assert top_speed == pytest.approx(fraction * MAX_VELOCITY, rel=1e-6)
+
+
+@pytest.mark.parametrize('tolerance', [1e-3, 0.09])
+def test_teleop_handover_tolerance_ends_the_slow_ramp(graph, tolerance):
+    """An aligned leader 0.08 away: reached at the handover speed, unless already within."""
+    node = make_executor(graph, **{'teleop.handover_tolerance': tolerance,
+                                   'teleop.handover_velocity_fraction': 0.5})
+    joint_state(graph, [0.0, 0.0])
+    leader = [0.08, 0.0]
+    for _ in range(10):
+        joint_state(graph, leader, topic='/teleop/joint_commands')
+        run(graph, node, PERIOD)
+    start = len(commands(graph))
+    assert call(graph, 'teleop').success
+    for _ in range(100):
+        joint_state(graph, leader, topic='/teleop/joint_commands')
+        run(graph, node, PERIOD)
+    out = commands(graph)[start - 1:]
+    np.testing.assert_allclose(out[-1], leader, atol=1e-6)
+    top_speed = np.abs(np.diff(out[:, 0])).max() / PERIOD
+    # within the tolerance at once: tracking at the full teleop speed, not the handover ramp's
+    expected = MAX_VELOCITY if tolerance > 0.08 else 0.5 * MAX_VELOCITY
+    assert top_speed == pytest.approx(expected, rel=1e-6)
+
+
+def test_intervention_before_the_first_joint_state_is_not_lost(graph):
+    from std_msgs.msg import Bool
+    node = make_executor(graph, **{'intervention.topic': '/deadman',
+                                   'intervention.timeout': 0.5,
+                                   'engage_policy_on_start': True})
+    graph.publish('/deadman', Bool(data=True))  # no joint state yet: no switch
+    graph.advance(0.1)
+    graph.publish('/deadman', Bool(data=False))  # the latest value is the one that counts
+    assert node.switch is None
+    joint_state(graph, [0.0, 0.0])
+    assert node.switch.diagnostics()['intervention'] == 'False'
+    # the monitored stream is not silent, so engage_policy_on_start was accepted
+    assert node.switch.mode.value == 'POLICY'
+    requests = [m.data.split()[0] for m in graph.published(f'{NODE}/mode_request')]
+    assert requests == ['engage_policy']
+
+
+def test_intervention_held_across_a_new_robot_description(graph):
+    from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+    from std_msgs.msg import Bool, String
+    qos = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
+                     durability=DurabilityPolicy.TRANSIENT_LOCAL)
+    node = make_executor(graph, **{'limits.source': 'urdf', 'intervention.topic': '/deadman'})
+    graph.publish('/deadman', Bool(data=True))  # before limits and joint states
+    graph.publish('/robot_description', String(data=URDF), qos=qos)
+    joint_state(graph, [0.0, 0.0])
+    assert node.switch.diagnostics()['intervention'] == 'True'
+    graph.publish('/robot_description', String(data=URDF), qos=qos)  # a new switch starts
+    joint_state(graph, [0.0, 0.0])
+    assert node.switch.diagnostics()['intervention'] == 'True'

@@ -30,7 +30,8 @@ All callbacks share one MutuallyExclusiveCallbackGroup: the core is not thread-s
 takes tens of microseconds, so serialising them costs nothing.
 """
 
-from typing import Any, Dict, List, Optional
+import dataclasses
+from typing import Any, Dict, List, Optional, Tuple
 
 from diagnostic_msgs.msg import DiagnosticArray
 import numpy as np
@@ -42,7 +43,8 @@ from pi05_ros.messages.joints import float64_sequence
 from pi05_ros.messages.stamps import ns_to_duration, ns_to_stamp, stamp_to_ns
 from pi05_ros.messages.trajectory import joint_trajectory_to_chunk
 from pi05_ros.nodes.diagnostics import diagnostic_array, ERROR, OK, WARN
-from pi05_ros.nodes.params import declare_parameters, ParamSpec, positive, STRING_ARRAY
+from pi05_ros.nodes.params import (declare_parameters, DOUBLE_ARRAY, ParamSpec, positive,
+                                   STRING_ARRAY)
 from pi05_ros.nodes.spin import spin_node
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.node import Node
@@ -81,6 +83,9 @@ EXECUTOR_PARAMETERS = (
     ParamSpec('limits.max_velocity', [1.0], 'Velocity limits [unit/s]: one or one per joint.'),
     ParamSpec('limits.max_acceleration', [5.0],
               'Acceleration limits [unit/s^2]: one or one per joint (also used with URDF).'),
+    ParamSpec('limits.max_jerk', DOUBLE_ARRAY,
+              'Jerk limits [unit/s^3] that lengthen splice blends: one or one per joint; unset '
+              'or 0: none (0 on one joint: none on that joint; also used with URDF).'),
     ParamSpec('robot_description', '',
               "URDF text for limits.source 'urdf' (empty: wait for robot_description_topic)."),
     ParamSpec('robot_description_topic', '/robot_description',
@@ -106,6 +111,10 @@ EXECUTOR_PARAMETERS = (
               'A leader jumping further than this from the command goes to HOLD.'),
     ParamSpec('teleop.handover_velocity_fraction', 0.5,
               'Share of the velocity limit used to ramp onto the leader.'),
+    ParamSpec('teleop.velocity_fraction', 1.0,
+              'Share of the velocity limit used while tracking the leader (after the ramp).'),
+    ParamSpec('teleop.handover_tolerance', 1e-3,
+              'The ramp onto the leader ends (tracking starts) this close on every joint.'),
     ParamSpec('intervention.topic', '',
               'Intervention/deadman std_msgs/Bool (True: human has priority); empty: none.'),
     ParamSpec('intervention.timeout', 0.0,
@@ -162,6 +171,8 @@ class ExecutorNode(Node):
         self._last_status: Optional[str] = None
         self._chunk_accepted_since_tick = False
         self._last_diagnostics_ns: Optional[int] = None
+        # the latest intervention message (asserted, receive time): applied to every new switch
+        self._intervention: Optional[Tuple[bool, int]] = None
         rate_hz = positive(self.params, 'rate_hz')
         positive(self.params, 'diagnostics_period')
         self._period_ns = seconds_to_ns(1.0 / rate_hz)
@@ -213,7 +224,21 @@ class ExecutorNode(Node):
             intervention_timeout_ns=seconds_to_ns(p['intervention.timeout']),
             align_threshold=p['teleop.align_threshold'],
             tracking_error_limit=p['teleop.tracking_error_limit'],
-            handover_velocity_fraction=p['teleop.handover_velocity_fraction'])
+            handover_velocity_fraction=p['teleop.handover_velocity_fraction'],
+            teleop_velocity_fraction=p['teleop.velocity_fraction'],
+            handover_tolerance=p['teleop.handover_tolerance'])
+
+    def _max_jerk(self) -> Optional[np.ndarray]:
+        """``limits.max_jerk`` per joint (0: no limit there, inf); None when unset or all 0."""
+        values = self.params['limits.max_jerk']
+        if not values:
+            return None
+        jerk = per_joint('limits.max_jerk', values, len(self.joint_names))
+        if np.isnan(jerk).any() or (jerk < 0).any():
+            raise ValueError(f'limits.max_jerk: expected values >= 0 (0: no limit), got {values}')
+        if not jerk.any():
+            return None
+        return np.where(jerk == 0.0, np.inf, jerk)
 
     def _limits_from_parameters(self) -> JointLimits:
         num = len(self.joint_names)
@@ -222,13 +247,15 @@ class ExecutorNode(Node):
             tuple(self.joint_names), per_joint('limits.lower', p['limits.lower'], num),
             per_joint('limits.upper', p['limits.upper'], num),
             per_joint('limits.max_velocity', p['limits.max_velocity'], num),
-            per_joint('limits.max_acceleration', p['limits.max_acceleration'], num))
+            per_joint('limits.max_acceleration', p['limits.max_acceleration'], num),
+            self._max_jerk())
 
     def _limits_from_urdf(self, urdf: str) -> JointLimits:
         acceleration = per_joint('limits.max_acceleration', self.params['limits.max_acceleration'],
                                  len(self.joint_names))
-        return JointLimits.from_urdf(urdf, self.joint_names,
-                                     default_max_acceleration=acceleration)
+        limits = JointLimits.from_urdf(urdf, self.joint_names,
+                                       default_max_acceleration=acceleration)
+        return dataclasses.replace(limits, max_jerk=self._max_jerk())
 
     def _setup_limits(self, group) -> None:
         source = self.params['limits.source']
@@ -306,6 +333,10 @@ class ExecutorNode(Node):
             self._error_message = None
         self.switch = ModeSwitch(self.limits, self.trajectory_executor, initial, self.mode_config)
         self.trajectory_executor.reset(initial, stamp_ns)
+        if self._intervention is not None:
+            # Received before there was a switch (no joint state, or new limits): the lock and
+            # the stream's age carry over, with the time the message actually arrived.
+            self.switch.intervention(*self._intervention)
         self.get_logger().info('first joint state: holding the measured positions')
         if self.params['engage_policy_on_start']:
             self._request('engage_policy', self._now_ns())
@@ -349,10 +380,11 @@ class ExecutorNode(Node):
                                       throttle_duration_sec=2.0)
 
     def _on_intervention(self, msg) -> None:
+        self._intervention = (bool(msg.data), self._now_ns())
         if self.switch is None:
-            return
+            return  # applied when the switch starts (_start_switch)
         try:
-            self.switch.intervention(bool(msg.data), self._now_ns())
+            self.switch.intervention(*self._intervention)
         except Exception as error:  # noqa: B902 -- never raise out of a callback
             self.get_logger().error(f'intervention failed: {error}', throttle_duration_sec=2.0)
 
