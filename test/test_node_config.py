@@ -119,3 +119,31 @@ def test_every_parameter_is_documented(graph):
     for node_name in NODE_KEYS.values():
         missing = [name for name in specs_of(node_name) if f'| `{name}` |' not in readme]
         assert not missing, f'README.md lacks {node_name} parameters {missing}'
+
+
+def test_shared_executor_defaults_are_the_nodes(graph):
+    from pi05_ros.control.executor_params import EXECUTOR_DEFAULTS
+    from pi05_ros.nodes.params import DOUBLE_ARRAY
+    specs = specs_of('pi05_executor')
+    for name, default in EXECUTOR_DEFAULTS.items():
+        declared = specs[name].default
+        assert default == (None if declared == DOUBLE_ARRAY else declared), name
+
+
+@pytest.mark.parametrize('path', PARAM_FILES, ids=[p.stem for p in PARAM_FILES])
+def test_replay_reads_the_executor_settings_the_node_uses(graph, path):
+    """pi05-replay maps the same section with plain YAML: same limits, settings and rate."""
+    import numpy as np
+    from pi05_ros.control.executor_params import executor_settings, read_node_parameters
+    from pi05_ros.nodes.executor_node import ExecutorNode
+    sections = load(path)
+    graph.param_overrides['pi05_executor'] = sections['pi05_executor']
+    node = ExecutorNode()
+    settings = executor_settings(read_node_parameters(path), node.joint_names)
+    assert settings.config == node.executor_config
+    assert settings.mode_config == node.mode_config
+    assert settings.rate_hz == node.params['rate_hz']
+    if node.limits is not None:  # limits.source: parameters
+        for field in ('lower', 'upper', 'max_velocity', 'max_acceleration'):
+            np.testing.assert_array_equal(getattr(settings.limits, field),
+                                          getattr(node.limits, field))

@@ -44,11 +44,26 @@ def test_demo_writes_a_report_and_says_where(tmp_path, capsys):
         assert (out / image).is_file()
     assert (tmp_path / 'predicted' / 'metadata.yaml').is_file()
     assert (out / 'demo_inputs' / 'demo_bag_sqlite3' / 'metadata.yaml').is_file()
+    # executed as the live demo executor node: config/demo.yaml's pi05_executor section
+    run = metrics['run']
+    assert run['params_file'].endswith('config/demo.yaml')
+    assert run['executor']['limits']['joint_1'] == {
+        'lower': -6.0, 'upper': 6.0, 'max_velocity': 2.0, 'max_acceleration': 10.0,
+        'max_jerk': None}
+    assert run['executor']['interpolation'] == 'cubic' and run['executor']['rate_hz'] == 100.0
+    assert run['executor_rate_hz'] == 100.0
+    assert metrics['executed']['chunks_refused'] == []  # the demo's chunks are accepted
+    assert 'Executor (as the live node)' in page and 'demo.yaml' in page
+    assert 'rad (m for prismatic joints)' in page and 'MAE (rad)' in page
 
 
-def test_missing_arguments_are_a_usage_error(capsys):
+def test_missing_arguments_are_a_short_usage_error(capsys):
     assert cli.main([]) == cli.EXIT_USAGE
-    assert '--checkpoint' in capsys.readouterr().err
+    err = capsys.readouterr().err
+    lines = err.splitlines()
+    assert len(lines) == 2 and lines[0].startswith('usage: pi05-replay BAG --checkpoint')
+    assert '--checkpoint' in lines[1] and lines[1].endswith('see pi05-replay --help')
+    assert '--inference-delay-ms' not in err  # not the full option list
 
 
 def test_broken_bag_is_one_clear_line_not_a_traceback(tmp_path, capsys):
@@ -79,7 +94,9 @@ def test_missing_topic_is_one_line_naming_bag_and_topic(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == cli.EXIT_ERROR
     assert err.count('\n') == 1 and 'Traceback' not in err
-    assert f"{bag}, topic '/cam_high/image_raw'" in err  # before the checkpoint is looked at
+    # before the checkpoint is looked at; the topic is named once
+    assert f"{bag}: camera topic '/cam_high/image_raw' is not in the bag" in err
+    assert err.count('/cam_high/image_raw') == 1
     assert '/other_camera/image_raw (sensor_msgs/msg/Image)' in err  # what the bag has
 
 
@@ -106,3 +123,72 @@ def test_ctrl_c_writes_a_partial_report_and_exits_130(tmp_path, monkeypatch, cap
     assert metrics['run']['interrupted'] is True
     assert metrics['prediction']['num_chunks'] == 2
     assert 'PARTIAL REPORT' in (out / 'index.html').read_text()
+
+
+def settings_for(*argv, profile='demo'):
+    from pi05_ros.policy.profiles import load_profile
+    args = cli.build_parser().parse_args(['bag', '--profile', profile, *argv])
+    return cli.executor_settings_from_args(args, load_profile(profile))
+
+
+def test_executor_settings_come_from_the_profiles_parameter_file():
+    settings, path = settings_for()
+    assert path is not None and path.name == 'demo.yaml'
+    assert settings.limits.max_velocity.tolist() == [2.0] * 7
+    assert settings.config.max_chunk_age_s == 5.0 and settings.config.chunk_timeout_s == 10.0
+    # explicit overrides: one value or one per joint, and the executor options
+    settings, _ = settings_for('--max-velocity', '0.5', '--max-acceleration',
+                               '1,2,3,4,5,6,7', '--interpolation', 'linear',
+                               '--blend-window', '1.5', '--executor-rate', '50')
+    assert settings.limits.max_velocity.tolist() == [0.5] * 7
+    assert settings.limits.max_acceleration.tolist() == [1, 2, 3, 4, 5, 6, 7]
+    assert settings.config.interpolation == 'linear'
+    assert settings.config.blend_window_s == 1.5 <= settings.config.max_blend_window_s
+    assert settings.rate_hz == 50.0
+    with pytest.raises(ValueError, match='--max-velocity: expected 1 or 7 values'):
+        settings_for('--max-velocity', '1,2')
+    with pytest.raises(ValueError, match='--max-acceleration: expected a number'):
+        settings_for('--max-acceleration', 'fast')
+
+
+def test_explicit_params_file_and_the_fallback(tmp_path):
+    params = tmp_path / 'robot.yaml'
+    params.write_text('/**/pi05_executor:\n  ros__parameters:\n    rate_hz: 250.0\n'
+                      '    limits: {lower: [-1.0], upper: [1.0], max_velocity: [0.3]}\n'
+                      '    executor: {max_first_row_deviation: 0.05}\n')
+    settings, path = settings_for('--params-file', str(params))
+    assert path == params and settings.rate_hz == 250.0
+    assert settings.limits.max_velocity.tolist() == [0.3] * 7
+    assert settings.config.max_first_row_deviation == 0.05
+    settings, path = settings_for('--params-file', '')  # built-in defaults
+    assert path is None and settings.limits.max_velocity.tolist() == [2.0] * 7
+    assert settings.limits.upper.tolist() == [float('inf')] * 7
+    profile_yaml = str(cli.find_config_file('profiles/demo.yaml'))
+    assert settings_for(profile=profile_yaml)[1] is None  # a profile path: no config/<name>.yaml
+    params.write_text('/**/pi05_policy:\n  ros__parameters: {profile: demo}\n')
+    with pytest.raises(ValueError, match='no pi05_executor section'):
+        settings_for('--params-file', str(params))
+    with pytest.raises(FileNotFoundError, match='--params-file'):
+        settings_for('--params-file', str(tmp_path / 'missing.yaml'))
+    params.write_text('/**/pi05_executor:\n  ros__parameters: {limits: {source: urdf}}\n')
+    with pytest.raises(ValueError, match='pass --urdf'):
+        settings_for('--params-file', str(params))
+
+
+def test_asset_id_selects_other_norm_stats(tmp_path, capsys):
+    from pi05_ros.policy.demo_assets import make_demo_checkpoint
+    from pi05_ros.policy.profiles import load_profile
+    from pi05_ros.replay.demo_bag import DemoBagSpec, write_demo_bag
+
+    profile = load_profile('demo')
+    bag = write_demo_bag(tmp_path / 'bag', DemoBagSpec(
+        joint_names=tuple(profile.joint_names),
+        camera_topics={c.name: c.topic for c in profile.cameras}, camera_frames=4))
+    checkpoint = make_demo_checkpoint(tmp_path / 'ckpt', profile='demo', seed=0)
+    (checkpoint / 'assets' / profile.asset_id).rename(checkpoint / 'assets' / 'converted')
+    argv = [str(bag), '--checkpoint', str(checkpoint), '--profile', 'demo', '--no-progress',
+            '--threads', '1', '--max-inferences', '1', '-o', str(tmp_path / 'out')]
+    assert cli.main(argv) == cli.EXIT_ERROR
+    err = capsys.readouterr().err
+    assert "'converted'" in err and '--asset-id' in err and err.count('\n') == 1
+    assert cli.main(argv + ['--asset-id', 'converted']) == 0

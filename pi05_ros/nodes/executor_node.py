@@ -30,12 +30,14 @@ All callbacks share one MutuallyExclusiveCallbackGroup: the core is not thread-s
 takes tens of microseconds, so serialising them costs nothing.
 """
 
-import dataclasses
 from typing import Any, Dict, List, Optional, Tuple
 
 from diagnostic_msgs.msg import DiagnosticArray
 import numpy as np
 from pi05_ros.control.executor import ExecutorConfig, TrajectoryExecutor, TrajectoryPoints
+from pi05_ros.control.executor_params import (executor_config_from_parameters,
+                                              limits_from_parameters,
+                                              mode_config_from_parameters, seconds_to_ns)
 from pi05_ros.control.limits import JointLimits
 from pi05_ros.control.mode_switch import ModeRequest, ModeSwitch, ModeSwitchConfig
 from pi05_ros.control.teleop import joint_vector
@@ -123,21 +125,6 @@ EXECUTOR_PARAMETERS = (
 )
 
 
-def seconds_to_ns(seconds: float) -> int:
-    return int(round(float(seconds) * 1e9))
-
-
-def per_joint(name: str, values: List[float], num_joints: int) -> np.ndarray:
-    """One value for every joint, or exactly one per joint; ValueError naming the parameter."""
-    array = np.asarray(values, dtype=np.float64).reshape(-1)
-    if array.size == 1:
-        return np.full(num_joints, array[0])
-    if array.size != num_joints:
-        raise ValueError(f'{name}: expected 1 or {num_joints} values (one per joint), '
-                         f'got {array.size}')
-    return array
-
-
 def latched_qos() -> QoSProfile:
     return QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST,
                       reliability=ReliabilityPolicy.RELIABLE,
@@ -205,57 +192,16 @@ class ExecutorNode(Node):
         return list(load_profile(self.params['profile']).joint_names)
 
     def _executor_config(self) -> ExecutorConfig:
-        p = self.params
-        return ExecutorConfig(
-            interpolation=p['executor.interpolation'],
-            blend_window_s=p['executor.blend_window'],
-            max_blend_window_s=p['executor.max_blend_window'],
-            max_chunk_age_s=p['executor.max_chunk_age'],
-            state_timeout_s=p['executor.state_timeout'] or None,
-            chunk_timeout_s=p['executor.chunk_timeout'] or None,
-            max_first_row_deviation=p['executor.max_first_row_deviation'],
-            row_velocity_factor=p['executor.row_velocity_factor'],
-            position_limit_margin=p['executor.position_limit_margin'])
+        return executor_config_from_parameters(self.params)
 
     def _mode_config(self) -> ModeSwitchConfig:
-        p = self.params
-        return ModeSwitchConfig(
-            teleop_timeout_ns=seconds_to_ns(p['teleop.timeout']),
-            intervention_timeout_ns=seconds_to_ns(p['intervention.timeout']),
-            align_threshold=p['teleop.align_threshold'],
-            tracking_error_limit=p['teleop.tracking_error_limit'],
-            handover_velocity_fraction=p['teleop.handover_velocity_fraction'],
-            teleop_velocity_fraction=p['teleop.velocity_fraction'],
-            handover_tolerance=p['teleop.handover_tolerance'])
-
-    def _max_jerk(self) -> Optional[np.ndarray]:
-        """``limits.max_jerk`` per joint (0: no limit there, inf); None when unset or all 0."""
-        values = self.params['limits.max_jerk']
-        if not values:
-            return None
-        jerk = per_joint('limits.max_jerk', values, len(self.joint_names))
-        if np.isnan(jerk).any() or (jerk < 0).any():
-            raise ValueError(f'limits.max_jerk: expected values >= 0 (0: no limit), got {values}')
-        if not jerk.any():
-            return None
-        return np.where(jerk == 0.0, np.inf, jerk)
+        return mode_config_from_parameters(self.params)
 
     def _limits_from_parameters(self) -> JointLimits:
-        num = len(self.joint_names)
-        p = self.params
-        return JointLimits(
-            tuple(self.joint_names), per_joint('limits.lower', p['limits.lower'], num),
-            per_joint('limits.upper', p['limits.upper'], num),
-            per_joint('limits.max_velocity', p['limits.max_velocity'], num),
-            per_joint('limits.max_acceleration', p['limits.max_acceleration'], num),
-            self._max_jerk())
+        return limits_from_parameters(self.params, self.joint_names)
 
     def _limits_from_urdf(self, urdf: str) -> JointLimits:
-        acceleration = per_joint('limits.max_acceleration', self.params['limits.max_acceleration'],
-                                 len(self.joint_names))
-        limits = JointLimits.from_urdf(urdf, self.joint_names,
-                                       default_max_acceleration=acceleration)
-        return dataclasses.replace(limits, max_jerk=self._max_jerk())
+        return limits_from_parameters(self.params, self.joint_names, urdf=urdf)
 
     def _setup_limits(self, group) -> None:
         source = self.params['limits.source']

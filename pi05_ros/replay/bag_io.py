@@ -41,15 +41,19 @@ _REINDEX = ('; a recording that stopped before writing it can be repaired with '
 class BagError(ValueError):
     """A bag could not be read or written; the message names the file and the topic."""
 
+    names_topic = False  # True: the message itself names the topic (not repeated in front)
+
     def __init__(self, path: PathLike, message: str, topic: Optional[str] = None):
         self.path = str(path)
         self.topic = topic
-        where = f'{self.path}' + (f', topic {topic!r}' if topic else '')
+        where = f'{self.path}' + (f', topic {topic!r}' if topic and not self.names_topic else '')
         super().__init__(f'{where}: {message}')
 
 
 class MissingTopicError(BagError):
-    """A topic the evaluation needs is not in the bag."""
+    """A topic the evaluation needs is not in the bag (the message names it once)."""
+
+    names_topic = True
 
 
 def default_typestore():
@@ -129,9 +133,11 @@ class BagReader:
         missing = [t for t in topics if t not in self.topics]
         if missing:
             have = ', '.join(f'{t} ({m})' for t, m in sorted(self.topics.items())) or '(none)'
+            listed = ', '.join(repr(t) for t in missing)
+            verb = 'topic {} is' if len(missing) == 1 else 'topics {} are'
             raise MissingTopicError(
-                self.path, f'{what} topic(s) not in the bag: {", ".join(missing)}; '
-                           f'the bag has: {have}', topic=missing[0])
+                self.path, f'{what} {verb.format(listed)} not in the bag; the bag has: {have}',
+                topic=missing[0])
 
     def raw_messages(self, topics: Sequence[str], start_ns: Optional[int] = None,
                      stop_ns: Optional[int] = None) -> Iterator[Tuple[str, str, int, bytes]]:

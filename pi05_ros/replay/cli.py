@@ -22,24 +22,31 @@ Exit status: 0 done, 1 error (message names the file and topic), 2 bad arguments
 """
 
 import argparse
+import dataclasses
 import logging
+import math
 from pathlib import Path
 import shutil
 import sys
 import time
 import traceback
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
-from pi05_ros.control.executor import ExecutorConfig
-from pi05_ros.control.limits import JointLimits
+from pi05_ros.config_paths import find_config_file
+from pi05_ros.control.executor_params import (executor_settings, ExecutorSettings, NODE_NAME,
+                                              per_joint, read_node_parameters)
 from pi05_ros.replay.bag_io import describe
 from pi05_ros.replay.demo_bag import DemoBagSpec, write_demo_bag
 from pi05_ros.replay.evaluate import check_bag, ReplayOptions, run_replay
 from pi05_ros.replay.report import write_report
 
 PROG = 'pi05-replay'
+SHORT_USAGE = f'{PROG} BAG --checkpoint DIR --profile PROFILE [options] | {PROG} --demo'
 DEFAULT_OUTPUT = 'replay_report'
 EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
+# without a parameter file: unbounded positions, generous velocity/acceleration limits
+FALLBACK_PARAMETERS = {'limits.lower': [-math.inf], 'limits.upper': [math.inf],
+                       'limits.max_velocity': [2.0], 'limits.max_acceleration': [10.0]}
 DEMO_NOTE = ('demo: the checkpoint has tiny random weights, so its chunks are small random '
              'offsets from the observed state and do not follow the recorded motion; the errors '
              'show the untrained policy lagging the recording. Run a real checkpoint on your own '
@@ -48,7 +55,8 @@ DEMO_NOTE = ('demo: the checkpoint has tiny random weights, so its chunks are sm
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog=PROG, description='Replay a ROS 2 bag (mcap or sqlite3) through the PI0.5 policy '
+        prog=PROG, usage=SHORT_USAGE,
+        description='Replay a ROS 2 bag (mcap or sqlite3) through the PI0.5 policy '
         'and trajectory executor on the bag clock, and score the predicted chunks against the '
         'recorded commands or future joint states. No ROS installation needed.')
     parser.add_argument('bag', nargs='?', help='bag directory (or a file inside one)')
@@ -61,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument('--checkpoint', help='PI0.5 checkpoint directory')
     model.add_argument('--profile', help='robot profile: a name (droid, aloha, ...) or a YAML '
                        'path (--demo: demo)')
+    model.add_argument('--asset-id', metavar='ID',
+                       help='norm-stats asset of the checkpoint (assets/ID/norm_stats.json) '
+                       "instead of the profile's asset_id")
     model.add_argument('--tokenizer', help='PaliGemma SentencePiece model (default: next to '
                        'the checkpoint or $PI05_TOKENIZER)')
     model.add_argument('--device', default='cpu')
@@ -93,8 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     timing.add_argument('--inference-delay-ms', type=float, default=0.0,
                         help='simulated inference latency: a chunk computed at t reaches the '
                         'executor at t + delay (default: %(default)s)')
-    timing.add_argument('--executor-rate', type=float, default=100.0, metavar='HZ',
-                        help='executor ticks per second (default: %(default)s)')
+    timing.add_argument('--executor-rate', type=float, metavar='HZ',
+                        help="executor ticks per second (default: the parameter file's rate_hz)")
     timing.add_argument('--start', type=float, default=0.0, metavar='S',
                         help='skip the first S seconds of the bag')
     timing.add_argument('--duration', type=float, metavar='S', help='replay only S seconds')
@@ -105,16 +116,26 @@ def build_parser() -> argparse.ArgumentParser:
                         help='0: unchecked (default: %(default)s)')
     timing.add_argument('--bag-time-stamps', action='store_true',
                         help='stamp every message with its bag time instead of header.stamp')
-    execution = parser.add_argument_group('executor')
-    execution.add_argument('--urdf', help='URDF file with the joint limits')
-    execution.add_argument('--max-velocity', type=float, default=2.0,
-                           help='rad/s for every joint without a URDF (default: %(default)s)')
-    execution.add_argument('--max-acceleration', type=float, default=10.0,
-                           help='rad/s^2 (default: %(default)s)')
-    execution.add_argument('--interpolation', default='cubic',
-                           choices=('linear', 'cubic', 'quintic'))
-    execution.add_argument('--blend-window', type=float, default=0.2, metavar='S')
-    execution.add_argument('--max-first-row-deviation', type=float, default=0.2, metavar='RAD')
+    execution = parser.add_argument_group(
+        'executor (default: the pi05_executor section of --params-file, as the live node)')
+    execution.add_argument('--params-file', metavar='PATH',
+                           help='ROS 2 parameter file whose /**/pi05_executor section gives the '
+                           "limits and executor settings (default: the package's "
+                           'config/<profile>.yaml when there is one; "": built-in defaults)')
+    execution.add_argument('--urdf', help='URDF file with the joint position/velocity limits')
+    execution.add_argument('--max-velocity', metavar='V[,V...]',
+                           help='override: rad/s (m/s for prismatic joints), one value or one '
+                           'per joint (no parameter file: %s)' % FALLBACK_PARAMETERS[
+                               'limits.max_velocity'][0])
+    execution.add_argument('--max-acceleration', metavar='A[,A...]',
+                           help='override: rad/s^2, one value or one per joint (no parameter '
+                           'file: %s)' % FALLBACK_PARAMETERS['limits.max_acceleration'][0])
+    execution.add_argument('--interpolation', choices=('linear', 'cubic', 'quintic'),
+                           help='override executor.interpolation')
+    execution.add_argument('--blend-window', type=float, metavar='S',
+                           help='override executor.blend_window')
+    execution.add_argument('--max-first-row-deviation', type=float, metavar='RAD',
+                           help='override executor.max_first_row_deviation')
     out = parser.add_argument_group('output')
     out.add_argument('--output-bag', help='also write predicted chunks (/replay/action_chunk) '
                      'and executed commands (/replay/command) to this new bag')
@@ -140,11 +161,95 @@ def parse_cameras(values: Sequence[str]) -> Dict[str, str]:
     return cameras
 
 
-def options_from_args(args: argparse.Namespace) -> ReplayOptions:
-    executor = ExecutorConfig(interpolation=args.interpolation,
-                              blend_window_s=args.blend_window,
-                              max_blend_window_s=max(1.0, args.blend_window),
-                              max_first_row_deviation=args.max_first_row_deviation)
+def parse_values(option: str, text: str) -> List[float]:
+    """'1.0' or '1.0,2,0.5' -> floats; ValueError naming the option."""
+    try:
+        values = [float(v) for v in text.split(',')]
+    except ValueError:
+        raise ValueError(f'{option}: expected a number or a comma-separated list of numbers, '
+                         f'got {text!r}') from None
+    if not all(math.isfinite(v) and v > 0 for v in values):
+        raise ValueError(f'{option}: expected positive numbers, got {text!r}')
+    return values
+
+
+def params_file_for(args: argparse.Namespace) -> Optional[Path]:
+    """--params-file, else the package's config/<profile>.yaml when the profile is a name."""
+    if args.params_file is not None:
+        return Path(args.params_file) if args.params_file else None
+    name = str(args.profile)
+    if '/' in name or name.endswith(('.yaml', '.yml')):
+        return None
+    try:
+        return find_config_file(f'{name}.yaml')
+    except FileNotFoundError:
+        return None
+
+
+def executor_settings_from_args(args: argparse.Namespace,
+                                profile) -> Tuple[ExecutorSettings, Optional[Path]]:
+    """Return the live executor node's settings from the parameter file, with the overrides.
+
+    Returns the settings (limits in the profile's joint order) and the parameter file used
+    (None: the built-in fallback).
+    """
+    path = params_file_for(args)
+    params = None
+    if path is not None:
+        if not path.is_file():
+            raise FileNotFoundError(f'--params-file {path}: no such file')
+        params = read_node_parameters(path)
+        if params is None:
+            raise ValueError(f'--params-file {path}: no {NODE_NAME} section (expected '
+                             f'/**/{NODE_NAME}: ros__parameters: ...)')
+    params = dict(FALLBACK_PARAMETERS if params is None else params)
+    for option, name in (('interpolation', 'executor.interpolation'),
+                         ('blend_window', 'executor.blend_window'),
+                         ('max_first_row_deviation', 'executor.max_first_row_deviation'),
+                         ('executor_rate', 'rate_hz')):
+        if getattr(args, option) is not None:
+            params[name] = getattr(args, option)
+    if args.blend_window is not None:
+        maximum = params.get('executor.max_blend_window')
+        params['executor.max_blend_window'] = max(args.blend_window, 1.0 if maximum is None
+                                                  else maximum)
+    names = list(profile.joint_names)
+    if params.get('joint_names') and set(params['joint_names']) == set(names):
+        names = list(params['joint_names'])  # per-joint values are in this order
+    urdf = None
+    where = path if path is not None else 'built-in defaults'
+    if args.urdf:
+        urdf = Path(args.urdf).read_text()
+    elif params.get('limits.source', 'parameters') == 'urdf':
+        urdf = params.get('robot_description') or None
+        if urdf is None:
+            raise ValueError(f'{where}: limits.source is urdf; pass --urdf FILE with the '
+                             'robot_description')
+    try:
+        settings = executor_settings(params, names, urdf)
+    except ValueError as err:
+        raise ValueError(f'{where}: {NODE_NAME}: {err}') from None
+    limits = settings.limits
+    for option, field in (('--max-velocity', 'max_velocity'),
+                          ('--max-acceleration', 'max_acceleration')):
+        text = getattr(args, field)
+        if text is not None:
+            limits = dataclasses.replace(
+                limits, **{field: per_joint(option, parse_values(option, text), len(names))})
+    return dataclasses.replace(settings, limits=limits.reordered(profile.joint_names)), path
+
+
+def limits_source(args: argparse.Namespace, params_file: Optional[Path]) -> str:
+    """Where the limits came from, in words, for the report."""
+    source = f'{params_file} ({NODE_NAME})' if params_file else 'built-in defaults'
+    if args.urdf:
+        source += f'; positions and velocities from {args.urdf}'
+    overridden = [o for o, v in (('--max-velocity', args.max_velocity),
+                                 ('--max-acceleration', args.max_acceleration)) if v is not None]
+    return source + (f'; overridden by {" and ".join(overridden)}' if overridden else '')
+
+
+def options_from_args(args: argparse.Namespace, settings: ExecutorSettings) -> ReplayOptions:
     mode_topics = {field: value for field, value in (
         ('requests', args.mode_request_topic), ('intervention', args.intervention_topic),
         ('teleop', args.teleop_topic), ('recorded_mode', args.mode_topic),
@@ -154,21 +259,14 @@ def options_from_args(args: argparse.Namespace) -> ReplayOptions:
         joint_states_topic=args.joint_states_topic,
         prompt_topic=args.prompt_topic, prompt=args.prompt, truth_topic=args.truth_topic,
         inference_rate_hz=args.inference_rate, inference_delay_ms=args.inference_delay_ms,
-        executor_rate_hz=args.executor_rate, seed=args.seed, start_offset_s=args.start,
+        executor_rate_hz=settings.rate_hz, seed=args.seed, start_offset_s=args.start,
         duration_s=args.duration, max_inferences=args.max_inferences,
         max_image_age_s=args.max_image_age, max_joint_state_age_s=args.max_joint_state_age,
         max_camera_skew_s=args.max_camera_skew or None,
-        use_header_stamps=not args.bag_time_stamps, executor=executor,
-        max_velocity=args.max_velocity, max_acceleration=args.max_acceleration,
+        use_header_stamps=not args.bag_time_stamps, executor=settings.config,
+        mode_config=settings.mode_config,
         output_bag=Path(args.output_bag) if args.output_bag else None,
         output_bag_storage=args.output_bag_storage)
-
-
-def load_limits(args: argparse.Namespace, profile) -> Optional[JointLimits]:
-    if not args.urdf:
-        return None
-    return JointLimits.from_urdf(Path(args.urdf).read_text(), profile.joint_names,
-                                 default_max_acceleration=args.max_acceleration)
 
 
 def prepare_demo(args: argparse.Namespace, output: Path) -> None:
@@ -201,6 +299,7 @@ def prepare_demo(args: argparse.Namespace, output: Path) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from pi05_ros.policy.checkpoint import CheckpointDirError
     from pi05_ros.policy.profiles import load_profile
     from pi05_ros.policy.runtime import Policy
     import torch
@@ -208,8 +307,10 @@ def run(args: argparse.Namespace) -> int:
     output = Path(args.output)
     if args.demo:
         prepare_demo(args, output)
-    options = options_from_args(args)
-    profile = load_profile(args.profile)
+    overrides = {} if args.asset_id is None else {'asset_id': args.asset_id}
+    profile = load_profile(args.profile, **overrides)
+    settings, params_file = executor_settings_from_args(args, profile)
+    options = options_from_args(args, settings)
     threads = args.threads if args.threads is not None else (1 if args.demo else None)
     if threads is not None:
         if threads < 1:
@@ -217,14 +318,22 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(threads)
     check_bag(args.bag, profile, options)  # bag and topic errors before the model loads
     start = time.perf_counter()
-    policy = Policy.from_checkpoint(args.checkpoint, profile, tokenizer_path=args.tokenizer,
-                                    device=args.device, dtype=args.dtype,
-                                    num_steps=args.num_steps)
+    try:
+        policy = Policy.from_checkpoint(args.checkpoint, profile, tokenizer_path=args.tokenizer,
+                                        device=args.device, dtype=args.dtype,
+                                        num_steps=args.num_steps)
+    except CheckpointDirError as err:
+        if 'no norm stats for asset_id' not in str(err):
+            raise
+        raise CheckpointDirError(f'{err} (pi05-replay: --asset-id ID; a checkpoint without '
+                                 'assets/ needs assets/ID/norm_stats.json)') from err
     load_s = time.perf_counter() - start
     run_info = {'checkpoint': str(args.checkpoint), 'model': policy.model_identity,
                 'note': DEMO_NOTE if args.demo else '',
-                'model_load_s': load_s, 'command': ' '.join([PROG] + sys.argv[1:])}
-    result = run_replay(args.bag, profile, policy, options, limits=load_limits(args, profile),
+                'model_load_s': load_s, 'command': ' '.join([PROG] + sys.argv[1:]),
+                'params_file': None if params_file is None else str(params_file),
+                'limits_source': limits_source(args, params_file)}
+    result = run_replay(args.bag, profile, policy, options, limits=settings.limits,
                         progress=not args.no_progress and sys.stderr.isatty(),
                         run_info=run_info)
     paths = write_report(output, result.metrics, result.series, result.timings)
@@ -246,9 +355,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.demo and (not args.bag or not args.checkpoint or not args.profile):
-        parser.print_usage(sys.stderr)
-        print(f'{PROG}: error: BAG, --checkpoint and --profile are required (or use --demo)',
-              file=sys.stderr)
+        print(f'{parser.format_usage().rstrip()}\n{PROG}: error: BAG, --checkpoint and '
+              f'--profile are required (or use --demo); see {PROG} --help', file=sys.stderr)
         return EXIT_USAGE
     logging.basicConfig(level=logging.INFO if args.debug else logging.WARNING,
                         format='%(levelname)s %(name)s: %(message)s')

@@ -38,6 +38,7 @@ from pi05_ros.control.action_chunk import ActionChunk
 from pi05_ros.control.executor import ExecutorConfig, TrajectoryExecutor
 from pi05_ros.control.limits import JointLimits
 from pi05_ros.control.metrics import CommandLog, log_metrics
+from pi05_ros.control.mode_switch import ModeSwitchConfig
 from pi05_ros.messages import (
     chunk_to_joint_trajectory, header_stamp_ns, ImageConversionError, JointTrajectoryTypes,
     message_to_rgb)
@@ -80,6 +81,7 @@ class ReplayOptions:
     max_camera_skew_s: Optional[float] = 0.1
     use_header_stamps: bool = True  # False: every source stamped with its bag time
     executor: ExecutorConfig = field(default_factory=ExecutorConfig)
+    mode_config: Optional[ModeSwitchConfig] = None  # None: the ModeSwitchConfig defaults
     max_velocity: float = 2.0  # rad/s, default limits when none are given
     max_acceleration: float = 10.0  # rad/s^2
     output_bag: Optional[Path] = None
@@ -198,6 +200,29 @@ def default_limits(joint_names, max_velocity: float, max_acceleration: float) ->
     n = len(joint_names)
     return JointLimits(tuple(joint_names), np.full(n, -np.inf), np.full(n, np.inf),
                        np.full(n, float(max_velocity)), np.full(n, float(max_acceleration)))
+
+
+def executor_summary(limits: JointLimits, config: ExecutorConfig,
+                     rate_hz: float) -> Dict[str, object]:
+    """Return the limits (per joint; None: unbounded/none) and settings the replay used."""
+    jerk = limits.max_jerk if limits.max_jerk is not None else [None] * limits.num_joints
+    return {
+        'rate_hz': rate_hz,
+        'interpolation': config.interpolation,
+        'blend_window_s': config.blend_window_s,
+        'max_blend_window_s': config.max_blend_window_s,
+        'max_chunk_age_s': config.max_chunk_age_s,
+        'state_timeout_s': config.state_timeout_s,
+        'chunk_timeout_s': config.chunk_timeout_s,
+        'max_first_row_deviation': np.asarray(config.max_first_row_deviation).tolist(),
+        'row_velocity_factor': config.row_velocity_factor,
+        'position_limit_margin': config.position_limit_margin,
+        'limits': {name: {'lower': float(limits.lower[j]), 'upper': float(limits.upper[j]),
+                          'max_velocity': float(limits.max_velocity[j]),
+                          'max_acceleration': float(limits.max_acceleration[j]),
+                          'max_jerk': None if jerk[j] is None else float(jerk[j])}
+                   for j, name in enumerate(limits.joint_names)},
+    }
 
 
 @dataclass
@@ -565,7 +590,8 @@ def run_replay(bag_path, profile, policy, options: Optional[ReplayOptions] = Non
         metrics['modes'] = replay_modes(
             mode_log, limits, options.executor, _ns(1.0 / options.executor_rate_hz),
             record.start_ns, record.end_ns,
-            predicted=list(zip(record.chunk_available_ns, record.chunks)))
+            predicted=list(zip(record.chunk_available_ns, record.chunks)),
+            config=options.mode_config)
     metrics['run'] = {
         **dict(run_info or {}),
         'bag': str(reader.path),
@@ -578,6 +604,7 @@ def run_replay(bag_path, profile, policy, options: Optional[ReplayOptions] = Non
         'inference_rate_hz': options.inference_rate_hz,
         'inference_delay_ms': options.inference_delay_ms,
         'executor_rate_hz': options.executor_rate_hz,
+        'executor': executor_summary(limits, options.executor, options.executor_rate_hz),
         'seed': options.seed,
         'bag_duration_s': (reader.end_ns - reader.start_ns) / 1e9,
         'replayed_s': (record.end_ns - record.start_ns) / 1e9,

@@ -38,6 +38,10 @@ PLOT_LATENCY = 'latency_histogram.png'
 METRICS_FILE = 'metrics.json'
 INDEX_FILE = 'index.html'
 MAX_PLOTTED_CHUNKS = 200  # long runs: every k-th chunk, evenly spaced
+# joint positions and errors: one unit everywhere, spelled out once per page and plot
+POSITION_UNIT = 'rad (m for prismatic joints)'
+UNIT_NOTE = (f'Units: joint positions, errors (MAE, RMSE), limits and seam steps are in '
+             f'{POSITION_UNIT}; rates per second (rad/s, rad/s², ...).')
 # executed-stream metrics (pi05_ros.control.metrics.StreamMetrics): unit, meaning
 SMOOTHNESS = {
     'max_velocity': ('rad/s', 'largest joint speed commanded'),
@@ -119,6 +123,7 @@ def plot_predicted_vs_recorded(path: Path, joint_names: Sequence[str], series: M
         ax.set_visible(False)
     axes[0].legend(fontsize=7, loc='upper right')
     axes[min(n, len(axes)) - 1].set_xlabel('bag time (s)', fontsize=8)
+    figure.suptitle(f'joint positions, {POSITION_UNIT}', fontsize=9)
     _save_figure(figure, path)
 
 
@@ -131,7 +136,7 @@ def plot_error_vs_horizon(path: Path, per_step: Mapping[str, List[Optional[float
         steps = np.arange(1, values.size + 1)
         ax.plot(steps, values, style, markersize=3, label=key.upper())
     ax.set_xlabel(f'horizon step (x {dt_s * 1000:.0f} ms)')
-    ax.set_ylabel('error (joint units)')
+    ax.set_ylabel(f'error, {POSITION_UNIT}')
     ax.set_title('prediction error vs horizon step')
     ax.grid(alpha=0.3)
     ax.legend()
@@ -147,7 +152,7 @@ def plot_error_per_joint(path: Path, per_joint: Mapping[str, Mapping[str, float]
         values = [np.nan if per_joint[n][key] is None else per_joint[n][key] for n in names]
         ax.bar(x + offset, values, width=0.4, label=key.upper())
     ax.set_xticks(x, names, rotation=45, ha='right', fontsize=8)
-    ax.set_ylabel('error (joint units)')
+    ax.set_ylabel(f'error, {POSITION_UNIT}')
     ax.set_title('prediction error per joint')
     ax.legend()
     _save_figure(figure, path)
@@ -170,7 +175,7 @@ def plot_error_per_chunk(path: Path, per_chunk: Mapping[str, List[Optional[float
         ax.plot([], [], 'o', color='white', markeredgecolor='gray',
                 label='fewer rows with truth (bag end)')
     ax.set_xlabel('observation time (s from the replay start)')
-    ax.set_ylabel('error (joint units)')
+    ax.set_ylabel(f'error, {POSITION_UNIT}')
     ax.set_title('prediction error per chunk')
     ax.grid(alpha=0.3)
     ax.legend()
@@ -208,6 +213,10 @@ def _table(rows: Sequence[Sequence], header: Sequence[str]) -> str:
     return f'<table><tr>{head}</tr>{body}</table>'
 
 
+def _fmt_limit(value):
+    return 'none' if value is None else value  # metrics.json: null = unbounded / no limit
+
+
 def _smoothness_value(value):
     if isinstance(value, dict):  # refused: reason -> count
         return ', '.join(f'{k}: {n}' for k, n in sorted(value.items())) or 'none'
@@ -225,10 +234,26 @@ def render_index(metrics: Mapping, plots: Sequence[str]) -> str:
                                          'inference_rate_hz', 'inference_delay_ms', 'seed',
                                          'bag_duration_s', 'replayed_s', 'num_inferences',
                                          'num_skipped_inferences')]
-    summary += [('prediction MAE', pred.get('mae')), ('prediction RMSE', pred.get('rmse'))]
+    summary += [('executor_rate_hz', run.get('executor_rate_hz')),
+                ('params_file', run.get('params_file') or 'none (built-in defaults)'),
+                ('limits_source', run.get('limits_source'))]
+    summary = [row for row in summary if row[0] != 'limits_source' or row[1] is not None]
+    summary += [('prediction MAE (rad)', pred.get('mae')),
+                ('prediction RMSE (rad)', pred.get('rmse'))]
     executed_error = metrics.get('executed', {}).get('error', {})
-    summary += [('executed MAE', executed_error.get('mae')),
-                ('executed RMSE', executed_error.get('rmse'))]
+    summary += [('executed MAE (rad)', executed_error.get('mae')),
+                ('executed RMSE (rad)', executed_error.get('rmse'))]
+    executor = run.get('executor', {})
+    settings = [(k, v) for k, v in executor.items() if k != 'limits']
+    keys = ('lower', 'upper', 'max_velocity', 'max_acceleration', 'max_jerk')
+    limits = [(name, *(_fmt_limit(v.get(k)) for k in keys))
+              for name, v in executor.get('limits', {}).items()]
+    executor_html = ('' if not executor else
+                     '<h2>Executor (as the live node)</h2>'
+                     + _table(settings, ['setting', 'value'])
+                     + _table(limits, ['joint', 'lower (rad)', 'upper (rad)',
+                                       'max velocity (rad/s)', 'max acceleration (rad/s²)',
+                                       'max jerk (rad/s³)']))
     per_joint = [(name, v.get('mae'), v.get('rmse'))
                  for name, v in pred.get('per_joint', {}).items()]
     smooth = [(k, _smoothness_value(v), *SMOOTHNESS.get(k, ('', '')))
@@ -260,8 +285,10 @@ def render_index(metrics: Mapping, plots: Sequence[str]) -> str:
 table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:3px 8px}}
 img{{max-width:100%}}.warn{{color:#b00;font-weight:bold}}</style></head><body>
 <h1>pi05_ros replay report</h1>{status}{note}
+<p>{html.escape(UNIT_NOTE)}</p>
 <h2>Run</h2>{_table(summary, ['field', 'value'])}
-<h2>Prediction error per joint</h2>{_table(per_joint, ['joint', 'MAE', 'RMSE'])}
+{executor_html}
+<h2>Prediction error per joint</h2>{_table(per_joint, ['joint', 'MAE (rad)', 'RMSE (rad)'])}
 <h2>Executed stream smoothness</h2>
 {_table(smooth, ['metric', 'value', 'unit', 'meaning']) if smooth else '<p>no commands</p>'}
 <h2>Inference latency (ms)</h2>
