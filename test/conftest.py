@@ -27,3 +27,19 @@ def golden_dir() -> Path:
     if not GOLDEN.is_dir():
         pytest.skip(f'golden vectors not found at {GOLDEN}')
     return GOLDEN
+
+
+@pytest.fixture
+def graph(monkeypatch):
+    """Install the fake ROS graph of test/ros_fakes.py and initialise rclpy.
+
+    A node may change torch's thread count (its ``torch_threads`` parameter): it is restored.
+    """
+    import torch
+    from ros_fakes import install_fake_ros
+    threads = torch.get_num_threads()
+    fake_graph = install_fake_ros(monkeypatch)
+    import rclpy
+    rclpy.init()
+    yield fake_graph
+    torch.set_num_threads(threads)

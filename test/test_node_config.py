@@ -16,8 +16,8 @@
 
 from pathlib import Path
 
+from pi05_ros.control.executor_params import flatten
 import pytest
-from ros_fakes import install_fake_ros
 import yaml
 
 CONFIG = Path(__file__).resolve().parents[1] / 'config'
@@ -26,29 +26,9 @@ NODE_KEYS = {'/**/pi05_policy': 'pi05_policy', '/**/pi05_executor': 'pi05_execut
              '/**/sim_robot': 'sim_robot'}
 
 
-def flatten(tree, prefix=''):
-    """Nested ros__parameters -> {'a.b.c': value}, as rclpy names them."""
-    out = {}
-    for key, value in tree.items():
-        name = f'{prefix}{key}'
-        if isinstance(value, dict):
-            out.update(flatten(value, name + '.'))
-        else:
-            out[name] = value
-    return out
-
-
 def load(path):
     data = yaml.safe_load(path.read_text())
     return {NODE_KEYS[key]: flatten(section['ros__parameters']) for key, section in data.items()}
-
-
-@pytest.fixture
-def graph(monkeypatch):
-    graph = install_fake_ros(monkeypatch)
-    import rclpy
-    rclpy.init()
-    return graph
 
 
 def specs_of(node_name):

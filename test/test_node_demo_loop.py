@@ -21,33 +21,12 @@ model; timers fire on the fake clock in time order.
 from pathlib import Path
 
 import numpy as np
+from pi05_ros.control.executor_params import flatten
 from pi05_ros.policy.demo_assets import make_demo_checkpoint
 import pytest
-from ros_fakes import install_fake_ros
 import yaml
 
 DEMO_PARAMS = Path(__file__).resolve().parents[1] / 'config' / 'demo.yaml'
-
-
-def flatten(tree, prefix=''):
-    out = {}
-    for key, value in tree.items():
-        if isinstance(value, dict):
-            out.update(flatten(value, f'{prefix}{key}.'))
-        else:
-            out[f'{prefix}{key}'] = value
-    return out
-
-
-@pytest.fixture
-def graph(monkeypatch):
-    import torch
-    threads = torch.get_num_threads()
-    graph = install_fake_ros(monkeypatch)
-    import rclpy
-    rclpy.init()
-    yield graph
-    torch.set_num_threads(threads)
 
 
 @pytest.mark.parametrize('output', ['float64_multi_array', 'joint_trajectory'])

@@ -18,7 +18,7 @@ import numpy as np
 from pi05_ros.control.action_chunk import ActionChunk
 from pi05_ros.messages.trajectory import chunk_to_joint_trajectory, JointTrajectoryTypes
 import pytest
-from ros_fakes import from_cdr, install_fake_ros, stamp, to_cdr
+from ros_fakes import from_cdr, stamp, to_cdr
 
 JOINTS = ['a', 'b']
 NODE = '/pi05_executor'
@@ -28,14 +28,6 @@ URDF = """<robot name="r">
   <joint name="a" type="revolute"><limit lower="-1" upper="1" velocity="0.3"/></joint>
   <joint name="b" type="continuous"><limit velocity="0.4"/></joint>
 </robot>"""
-
-
-@pytest.fixture
-def graph(monkeypatch):
-    graph = install_fake_ros(monkeypatch)
-    import rclpy
-    rclpy.init()
-    return graph
 
 
 def make_executor(graph, **params):

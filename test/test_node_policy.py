@@ -25,7 +25,7 @@ import array
 import numpy as np
 from pi05_ros.policy.demo_assets import make_demo_checkpoint
 import pytest
-from ros_fakes import from_cdr, install_fake_ros, lifecycle_state, stamp, to_cdr
+from ros_fakes import from_cdr, lifecycle_state, stamp, to_cdr
 
 NODE = '/pi05_policy'
 CAMERAS = ['cam_high', 'cam_left_wrist', 'cam_right_wrist']
@@ -36,17 +36,6 @@ PERIOD = 0.2
 @pytest.fixture(scope='module')
 def checkpoint(tmp_path_factory):
     return str(make_demo_checkpoint(tmp_path_factory.mktemp('demo_ckpt'), 'demo', seed=0))
-
-
-@pytest.fixture
-def graph(monkeypatch):
-    import torch
-    threads = torch.get_num_threads()  # the node may set it (torch_threads): restore it
-    graph = install_fake_ros(monkeypatch)
-    import rclpy
-    rclpy.init()
-    yield graph
-    torch.set_num_threads(threads)
 
 
 def make_policy_node(graph, checkpoint, **params):

@@ -24,7 +24,7 @@ import math
 
 from pi05_ros.policy.demo_assets import make_demo_checkpoint
 import pytest
-from ros_fakes import install_fake_ros, stamp
+from ros_fakes import stamp
 
 JOINTS = ['joint_1', 'joint_2', 'joint_3', 'joint_4', 'joint_5', 'joint_6', 'gripper']
 
@@ -32,17 +32,6 @@ JOINTS = ['joint_1', 'joint_2', 'joint_3', 'joint_4', 'joint_5', 'joint_6', 'gri
 @pytest.fixture(scope='module')
 def checkpoint(tmp_path_factory):
     return str(make_demo_checkpoint(tmp_path_factory.mktemp('demo_ckpt'), 'demo', seed=0))
-
-
-@pytest.fixture
-def graph(monkeypatch):
-    import torch
-    threads = torch.get_num_threads()
-    graph = install_fake_ros(monkeypatch)
-    import rclpy
-    rclpy.init()
-    yield graph
-    torch.set_num_threads(threads)
 
 
 def malformed(graph, msg_type):

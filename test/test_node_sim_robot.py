@@ -17,17 +17,9 @@
 import numpy as np
 from pi05_ros.messages.images import image_to_rgb
 import pytest
-from ros_fakes import from_cdr, install_fake_ros, stamp, to_cdr
+from ros_fakes import from_cdr, stamp, to_cdr
 
 JOINTS = ['a', 'b', 'c']
-
-
-@pytest.fixture
-def graph(monkeypatch):
-    graph = install_fake_ros(monkeypatch)
-    import rclpy
-    rclpy.init()
-    return graph
 
 
 def make_robot(graph, **params):
