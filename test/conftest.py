@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Shared test fixtures: where the golden vectors live."""
+"""Shared test fixtures: where the golden vectors live, the real-rclpy graph (test/ros_graph.py)."""
 
 from pathlib import Path
 
@@ -43,3 +43,22 @@ def graph(monkeypatch):
     rclpy.init()
     yield fake_graph
     torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def ros_graph(tmp_path):
+    """
+    Yield a :class:`ros_graph.RosGraph` on a fresh ROS_DOMAIN_ID (``$PI05_TEST_DOMAIN_IDS``).
+
+    Skips where rclpy is missing. Node processes started through it are stopped at teardown;
+    their logs are in ``<tmp_path>/logs``.
+    """
+    pytest.importorskip('rclpy', reason='real-rclpy node tests need ROS 2 (pi05_ros[ros])')
+    from ros_graph import allocate_domain, RosGraph
+    lease = allocate_domain()
+    graph = RosGraph(lease.domain_id, tmp_path / 'logs')
+    try:
+        yield graph
+    finally:
+        graph.close()
+        lease.release()
