@@ -12,13 +12,20 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
+"""ament_copyright over the package (skipped where it is missing)."""
+
+from pathlib import Path
+
 import pytest
 
-ament_copyright_main = pytest.importorskip('ament_copyright.main')
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.copyright
 @pytest.mark.linter
-def test_copyright():
+def test_copyright(monkeypatch):
+    # imported here, not at module level: see test_flake8.py
+    ament_copyright_main = pytest.importorskip('ament_copyright.main')
+    monkeypatch.chdir(REPO)
     rc = ament_copyright_main.main(argv=['.', 'test'])
     assert rc == 0, 'Found errors'

@@ -94,6 +94,30 @@ def test_parameter_files_are_ros_parameter_yaml():
             assert 'ros__parameters' in section, f'{path.name}: {node_name} has no ros__parameters'
 
 
+def _module_level_skips(path: Path) -> list:
+    """Module-level pytest.importorskip / pytest.skip calls of a test file, as 'file:line'."""
+    found, pending = [], list(ast.parse(path.read_text()).body)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            continue  # runs per test, not at import
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ('importorskip', 'skip')
+                and isinstance(node.func.value, ast.Name) and node.func.value.id == 'pytest'):
+            found.append(f'{path.name}:{node.lineno}')
+        pending.extend(ast.iter_child_nodes(node))
+    return sorted(found)
+
+
+def test_no_test_module_can_skip_the_whole_folder():
+    # launch_testing's pytest plugin imports every test module while collecting test/; a
+    # Skipped raised at import time there skips the whole folder (pytest exit 5), so optional
+    # dependencies are skipped per test (pytest.mark.skipif or importorskip inside the test)
+    offenders = [hit for path in sorted((REPO / 'test').glob('*.py'))
+                 for hit in _module_level_skips(path)]
+    assert offenders == []
+
+
 def test_ros_free_modules_import_without_rclpy():
     code = (
         'import sys, importlib, pkgutil\n'

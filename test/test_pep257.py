@@ -12,13 +12,20 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
+"""ament_pep257 (ament's convention) over the package (skipped where it is missing)."""
+
+from pathlib import Path
+
 import pytest
 
-ament_pep257_main = pytest.importorskip('ament_pep257.main')
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.linter
 @pytest.mark.pep257
-def test_pep257():
-    rc = ament_pep257_main.main(argv=['.', 'test'])
+def test_pep257(monkeypatch):
+    # imported here, not at module level: see test_flake8.py
+    ament_pep257_main = pytest.importorskip('ament_pep257.main')
+    monkeypatch.chdir(REPO)
+    rc = ament_pep257_main.main(argv=['.'])
     assert rc == 0, 'Found code style errors / warnings'
