@@ -216,6 +216,7 @@ class NodeProcess:
                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                         cwd=str(REPO), start_new_session=True)
         self.result: Optional[ShutdownResult] = None
+        self._signalled_at: Optional[float] = None
 
     @property
     def pid(self) -> int:
@@ -263,10 +264,11 @@ class NodeProcess:
         """
         if self.result is not None:
             return self.result
-        if not self.alive():
+        if not self.alive() and self._signalled_at is None:
             return self.wait_exit(0.0)
-        start = time.monotonic()
-        self.process.send_signal(sig)
+        if self._signalled_at is None or sig != signal.SIGINT:
+            self.signal(sig)
+        start = self._signalled_at
         try:
             code = self.process.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -275,6 +277,11 @@ class NodeProcess:
         self.result = ShutdownResult(code, time.monotonic() - start, self.log_text())
         self._log.close()
         return self.result
+
+    def signal(self, sig: int = signal.SIGINT) -> None:
+        """Send ``sig`` without waiting (:meth:`stop` then waits, timed from this signal)."""
+        self._signalled_at = time.monotonic()
+        self.process.send_signal(sig)
 
     def kill(self) -> ShutdownResult:
         """SIGKILL: a node that dies without any cleanup."""
@@ -405,7 +412,13 @@ class RosGraph:
         running = [p for p in self.processes if p.result is None]
         for process in running:
             if process.alive():
-                process.process.send_signal(signal.SIGINT)
+                process.signal(signal.SIGINT)
+        waiters = [threading.Thread(target=p.stop, kwargs={'timeout': timeout})
+                   for p in running]  # one waiter each: every exit is timed on its own
+        for waiter in waiters:
+            waiter.start()
+        for waiter in waiters:
+            waiter.join()
         return {p.label: p.stop(timeout=timeout) for p in running}
 
     def close(self) -> None:

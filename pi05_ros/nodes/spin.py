@@ -12,34 +12,162 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""``main()`` of every node: init, spin a MultiThreadedExecutor, tear down (Humble and Jazzy)."""
+"""
+``main()`` of every node: init, spin, clean shutdown on SIGINT/SIGTERM (Humble and Jazzy).
 
-from typing import Any, Callable, Optional
+rclpy's own signal handlers shut the context down the moment Ctrl-C arrives, while callbacks
+still run: they then fail on a destroyed node ("cannot use Destroyable", "Failed to publish log
+message to rosout", "exception was never retrieved"). Here SIGINT and SIGTERM only ask the spin
+loop to stop (no callback is taken after that); then, in order: the node's
+``on_process_exit()`` hook (if it has one: stop its own threads), the callbacks already running
+finish (at most ``drain_timeout`` seconds; past that the process exits at once, without
+destroying anything under a running callback), the node is destroyed, rclpy shut down, and
+``main`` returns (exit 0). A second signal during that cleanup ends the process (exit 130).
+
+An exception raised by a callback (a service callback, rclpy's lifecycle services on an invalid
+transition) is logged and spinning goes on: a bad request never takes the node down.
+
+A node that cannot start (a wrong parameter type or value) prints one line naming the
+parameter and exits 2, instead of a traceback.
+"""
+
+import os
+import signal
+import sys
+import threading
+import time
+from typing import Any, Callable, List, Optional
 
 import rclpy
+from rclpy.exceptions import ParameterException
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.signals import SignalHandlerOptions
+
+#: exceptions from a node's constructor that mean "bad configuration": one line, exit 2
+STARTUP_ERRORS = (ValueError, ParameterException, FileNotFoundError, KeyError)
+EXIT_STARTUP_ERROR = 2
+EXIT_SECOND_SIGNAL = 130
+SPIN_PERIOD = 0.1
+
+
+class StopRequest:
+    """Set by SIGINT/SIGTERM; a second signal during cleanup exits immediately."""
+
+    def __init__(self):
+        self.event = threading.Event()
+        self.cleaning_up = False
+        self.signal_name: Optional[str] = None
+
+    def __call__(self, signum, frame) -> None:
+        if self.event.is_set() and self.cleaning_up:
+            sys.stderr.flush()
+            os._exit(EXIT_SECOND_SIGNAL)
+        self.signal_name = signal.Signals(signum).name
+        self.event.set()
+
+
+def startup_error_line(program: str, error: BaseException) -> str:
+    """Return the one line printed when a node refuses its configuration."""
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return f'{program}: cannot start: {text}'
+
+
+def _in_flight(executor) -> List[Any]:
+    # MultiThreadedExecutor keeps the tasks it handed to its thread pool (Humble and Jazzy)
+    return [task for task in list(getattr(executor, '_futures', [])) if not task.done()]
+
+
+def drain(executor, timeout: float) -> List[BaseException]:
+    """
+    Wait until the callbacks already running have returned (at most ``timeout`` seconds).
+
+    Returns the exceptions they raised (retrieved, so rclpy never reports them as "never
+    retrieved"); raises TimeoutError when some are still running.
+    """
+    deadline = time.monotonic() + timeout
+    while _in_flight(executor):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f'callbacks still running after {timeout} s')
+        time.sleep(0.01)
+    tasks = list(getattr(executor, '_futures', []))
+    return [e for e in (task.exception() for task in tasks) if e is not None]
+
+
+def _log_callback_error(node, error: BaseException) -> None:
+    if node is None:
+        print(f'callback raised {type(error).__name__}: {error}', file=sys.stderr)
+        return
+    node.get_logger().error(f'a callback raised {type(error).__name__}: {error} '
+                            '(request refused; still running)')
 
 
 def spin_node(make_node: Callable[[], Any], num_threads: int, args=None,
-              on_start: Optional[Callable[[Any], None]] = None) -> None:
-    """Create the node, run ``on_start(node)``, spin until Ctrl-C or shutdown, then clean up.
-
-    An exception from the node's constructor (an invalid parameter) propagates after the
-    cleanup, so the process exits non-zero with the message.
+              on_start: Optional[Callable[[Any], None]] = None,
+              drain_timeout: float = 1.5) -> None:
     """
-    rclpy.init(args=args)
+    Create the node, run ``on_start(node)``, spin until SIGINT/SIGTERM, then clean up.
+
+    A configuration error from the node's constructor exits 2 with one line on stderr.
+    """
+    program = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else 'node'
+    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+    stop = StopRequest()
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     node = None
     executor = MultiThreadedExecutor(num_threads=num_threads)
+    startup_error: Optional[BaseException] = None
     try:
-        node = make_node()
-        executor.add_node(node)
-        if on_start is not None:
-            on_start(node)
-        executor.spin()
+        try:
+            node = make_node()
+        except STARTUP_ERRORS as error:
+            startup_error = error
+        if node is not None:
+            executor.add_node(node)
+            if on_start is not None:
+                on_start(node)
+            _spin(executor, node, stop)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
-        executor.shutdown()
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
+        stop.cleaning_up = True
+        _clean_up(executor, node, drain_timeout)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if startup_error is not None:
+        print(startup_error_line(program, startup_error), file=sys.stderr, flush=True)
+        sys.exit(EXIT_STARTUP_ERROR)
+
+
+def _spin(executor, node, stop: StopRequest) -> None:
+    context = executor.context
+    while not stop.event.is_set() and context.ok():
+        try:
+            executor.spin_once(timeout_sec=SPIN_PERIOD)
+        except (KeyboardInterrupt, ExternalShutdownException):
+            raise
+        except Exception as error:  # noqa: B902 -- a failing callback must not end the node
+            _log_callback_error(node, error)
+
+
+def _clean_up(executor, node, drain_timeout: float) -> None:
+    if node is not None:
+        hook = getattr(node, 'on_process_exit', None)
+        if hook is not None:
+            try:
+                hook()
+            except Exception as error:  # noqa: B902 -- keep cleaning up
+                _log_callback_error(node, error)
+        try:
+            errors = drain(executor, drain_timeout)
+        except TimeoutError as error:
+            # destroying the node under a running callback is what breaks: leave at once
+            node.get_logger().warning(f'{error}; exiting without waiting for them')
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(0)
+        for error in errors:
+            _log_callback_error(node, error)
+    executor.shutdown(timeout_sec=0.0)
+    if node is not None:
+        node.destroy_node()
+    rclpy.try_shutdown()
