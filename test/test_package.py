@@ -17,6 +17,7 @@
 import ast
 import configparser
 from pathlib import Path
+import re
 import subprocess
 import sys
 
@@ -32,8 +33,19 @@ REQUIRED_EXEC_DEPENDS = {
 }
 REQUIRED_TEST_DEPENDS = {
     'ament_copyright', 'ament_flake8', 'ament_pep257', 'ament_xmllint', 'python3-pytest',
-    'launch_testing', 'launch_testing_ros',
+    'launch_testing', 'launch_testing_ros', 'python3-hypothesis', 'python3-catkin-pkg',
 }
+# pip requirement of setup.py -> rosdep key in package.xml (`rosdep install` + `colcon test`)
+ROSDEP_KEYS = {
+    'numpy': 'python3-numpy', 'torch': 'python3-pytorch-pip', 'opencv-python-headless':
+    'python3-opencv', 'pillow': 'python3-pil', 'pyyaml': 'python3-yaml',
+    'rosbags': 'python3-rosbags-pip', 'matplotlib': 'python3-matplotlib', 'tqdm': 'python3-tqdm',
+    'safetensors': 'python3-safetensors-pip', 'sentencepiece': 'python3-sentencepiece-pip',
+    'ruckig': 'python3-ruckig-pip', 'pytest': 'python3-pytest',
+    'hypothesis': 'python3-hypothesis', 'openpi-client': 'python3-openpi-client-pip',
+}
+NOT_ROSDEP = {'setuptools'}  # ament_python's build tool
+ROSDISTRO_PIP_KEYS = {'python3-pytorch-pip', 'python3-rosbags-pip'}  # defined in ros/rosdistro
 
 
 def _console_scripts():
@@ -56,6 +68,45 @@ def test_package_xml_is_valid_format_3_with_required_dependencies():
     assert package.get_build_type() == 'ament_python'
     assert REQUIRED_EXEC_DEPENDS <= {d.name for d in package.exec_depends}
     assert REQUIRED_TEST_DEPENDS <= {d.name for d in package.test_depends}
+
+
+def _setup_requirements(name: str) -> list:
+    """Project names in setup.py's install_requires or extras_require[name]."""
+    tree = ast.parse((REPO / 'setup.py').read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.keyword) and node.arg == 'install_requires' and not name:
+            entries = ast.literal_eval(node.value)
+        elif isinstance(node, ast.Dict) and name:
+            table = {k.value: v for k, v in zip(node.keys, node.values)
+                     if isinstance(k, ast.Constant)}
+            if name not in table:
+                continue
+            entries = ast.literal_eval(table[name])
+        else:
+            continue
+        return [re.split(r'[<>=!\[; ]', entry, maxsplit=1)[0].lower() for entry in entries]
+    raise AssertionError(f'setup.py: no requirements {name!r}')
+
+
+@pytest.mark.parametrize('extra', ['', 'test'])
+def test_every_pip_requirement_has_a_rosdep_key_in_package_xml(extra):
+    catkin_pkg = pytest.importorskip('catkin_pkg.package')
+    package = catkin_pkg.parse_package(str(REPO / 'package.xml'))
+    declared = {d.name for d in (package.test_depends if extra else package.exec_depends)}
+    missing = [f'{r} -> {ROSDEP_KEYS.get(r, "?")}' for r in _setup_requirements(extra)
+               if r not in NOT_ROSDEP and ROSDEP_KEYS.get(r) not in declared]
+    assert missing == []
+
+
+def test_pip_rosdep_keys_not_in_rosdistro_are_defined_in_rosdep_yaml():
+    catkin_pkg = pytest.importorskip('catkin_pkg.package')
+    package = catkin_pkg.parse_package(str(REPO / 'package.xml'))
+    keys = {d.name for d in package.exec_depends + package.test_depends
+            if d.name.endswith('-pip')} - ROSDISTRO_PIP_KEYS
+    rules = yaml.safe_load((REPO / 'rosdep.yaml').read_text())
+    assert keys <= set(rules)
+    for key in keys:
+        assert rules[key]['ubuntu']['pip']['packages'], key
 
 
 def test_setup_cfg_installs_scripts_where_ros2_run_looks():
