@@ -127,7 +127,7 @@ def ros_environment(domain_id: int, base: Optional[Dict[str, str]] = None) -> Di
 
 
 def parameter_text(value: Any) -> str:
-    """Format a ``-p name:=value`` value as rcl parses it (YAML): bools, numbers, strings, lists."""
+    """Format a ``-p name:=value`` value as rcl parses it: YAML bools, numbers, strings, lists."""
     if isinstance(value, bool):
         return 'true' if value else 'false'
     if isinstance(value, (int, float)):
@@ -468,7 +468,8 @@ class RosGraph:
         """
         wanted = {f'{node}/{name}' for name in list(names) + ['get_parameters']}
         self._wait(lambda: wanted <= set(self.service_names()), timeout,
-                   f'services missing: {sorted(wanted - set(self.service_names()))}')
+                   f'services missing: {sorted(wanted - set(self.service_names()))}',
+                   fail_on_exit=True)
 
     def wait_for_node(self, node: str, timeout: float = 20.0) -> None:
         """Wait until the node's parameter services are up (it finished its constructor)."""
@@ -533,10 +534,15 @@ class RosGraph:
     def now_ns(self) -> int:
         return self.node.get_clock().now().nanoseconds
 
-    def _wait(self, condition: Callable[[], bool], timeout: float, message: str) -> None:
+    def _wait(self, condition: Callable[[], bool], timeout: float, message: str,
+              fail_on_exit: bool = False) -> None:
         deadline = time.monotonic() + timeout
         while not condition():
-            if time.monotonic() > deadline:
+            exited = [p.label for p in self.processes if p.result is None and not p.alive()]
+            if time.monotonic() > deadline or (fail_on_exit and exited):
+                if exited:
+                    message += f' (exited: {", ".join(exited)})'
+                    timeout = round(time.monotonic() - deadline + timeout, 1)
                 logs = '\n'.join(f'--- {p.label} ({"running" if p.alive() else "exited"}):\n'
                                  f'{p.log_text()[-3000:]}' for p in self.processes)
                 raise AssertionError(f'{message} after {timeout} s\n{logs}')

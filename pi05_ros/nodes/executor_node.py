@@ -45,10 +45,10 @@ from pi05_ros.messages.joints import float64_sequence
 from pi05_ros.messages.stamps import ns_to_duration, ns_to_stamp, stamp_to_ns
 from pi05_ros.messages.trajectory import joint_trajectory_to_chunk
 from pi05_ros.nodes.diagnostics import diagnostic_array, ERROR, OK, WARN
-from pi05_ros.nodes.params import (declare_parameters, DOUBLE_ARRAY, ParamSpec, positive,
-                                   STRING_ARRAY)
+from pi05_ros.nodes.params import (above_zero, at_least_zero, declare_parameters,
+                                   DOUBLE_ARRAY, fraction, ParamSpec, positive, STRING_ARRAY,
+                                   watch_parameters)
 from pi05_ros.nodes.spin import spin_node
-from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.node import Node
 from rclpy.qos import (DurabilityPolicy, HistoryPolicy, qos_profile_sensor_data, QoSProfile,
                        ReliabilityPolicy)
@@ -64,11 +64,19 @@ OUTPUT_TYPES = {
     'joint_trajectory': '/joint_trajectory_controller/joint_trajectory',
 }
 
+
+def _profile_joint_names(values) -> List[str]:
+    from pi05_ros.policy.profiles import load_profile
+    return list(load_profile(values['profile']).joint_names)
+
+
 EXECUTOR_PARAMETERS = (
     ParamSpec('profile', 'droid',
               'Robot profile (name or YAML path); gives the joint names unless joint_names.'),
-    ParamSpec('joint_names', STRING_ARRAY, "Commanded joints, in order (unset: the profile's)."),
-    ParamSpec('rate_hz', 100.0, 'Controller rate: one command per period [Hz].'),
+    ParamSpec('joint_names', STRING_ARRAY, "Commanded joints, in order (default: the profile's).",
+              resolve=_profile_joint_names),
+    ParamSpec('rate_hz', 100.0, 'Controller rate: one command per period [Hz].', dynamic=True,
+              validate=above_zero),
     ParamSpec('output.type', 'float64_multi_array',
               'float64_multi_array (forward_command_controller) | joint_state | '
               'joint_trajectory (joint_trajectory_controller).'),
@@ -95,33 +103,46 @@ EXECUTOR_PARAMETERS = (
     ParamSpec('executor.interpolation', 'cubic', 'linear | cubic | quintic between chunk rows.'),
     ParamSpec('executor.blend_window', 0.2, 'Shortest splice blend between chunks [s].'),
     ParamSpec('executor.max_blend_window', 1.0, 'Longest splice blend between chunks [s].'),
-    ParamSpec('executor.max_chunk_age', 1.0, 'Refuse chunks whose observation is older [s].'),
-    ParamSpec('executor.state_timeout', 0.25, 'Hold when joint states are older than this [s].'),
-    ParamSpec('executor.chunk_timeout', 1.5, 'Hold when no chunk was accepted for this long [s].'),
+    ParamSpec('executor.max_chunk_age', 1.0, 'Refuse chunks whose observation is older [s].',
+              dynamic=True, validate=above_zero),
+    ParamSpec('executor.state_timeout', 0.25,
+              'Hold when joint states are older than this [s] (0: never).', dynamic=True,
+              validate=at_least_zero),
+    ParamSpec('executor.chunk_timeout', 1.5,
+              'Hold when no chunk was accepted for this long [s] (0: never).', dynamic=True,
+              validate=at_least_zero),
     ParamSpec('executor.max_first_row_deviation', 0.2,
               'Refuse a chunk whose first executed row is further from the command.'),
     ParamSpec('executor.row_velocity_factor', 1.0,
-              'Refuse a chunk whose rows step faster than this times the velocity limit.'),
+              'Refuse a chunk whose rows step faster than this times the velocity limit.',
+              dynamic=True, validate=above_zero),
     ParamSpec('executor.position_limit_margin', 0.02,
-              'Refuse a chunk with rows further than this outside the position limits.'),
+              'Refuse a chunk with rows further than this outside the position limits.',
+              dynamic=True, validate=at_least_zero),
     ParamSpec('teleop.topic', '/teleop/joint_commands',
               'Teleop targets (sensor_msgs/JointState, positions by name).'),
-    ParamSpec('teleop.timeout', 0.2, 'A teleop stream silent this long ends in HOLD [s].'),
+    ParamSpec('teleop.timeout', 0.2, 'A teleop stream silent this long ends in HOLD [s].',
+              dynamic=True, validate=above_zero),
     ParamSpec('teleop.align_threshold', 0.1,
               'Enter TELEOP only when the leader is this close on every joint.'),
     ParamSpec('teleop.tracking_error_limit', 0.5,
               'A leader jumping further than this from the command goes to HOLD.'),
     ParamSpec('teleop.handover_velocity_fraction', 0.5,
-              'Share of the velocity limit used to ramp onto the leader.'),
+              'Share of the velocity limit used to ramp onto the leader.', dynamic=True,
+              validate=fraction),
     ParamSpec('teleop.velocity_fraction', 1.0,
-              'Share of the velocity limit used while tracking the leader (after the ramp).'),
+              'Share of the velocity limit used while tracking the leader (after the ramp).',
+              dynamic=True, validate=fraction),
     ParamSpec('teleop.handover_tolerance', 1e-3,
-              'The ramp onto the leader ends (tracking starts) this close on every joint.'),
+              'The ramp onto the leader ends (tracking starts) this close on every joint.',
+              dynamic=True, validate=above_zero),
     ParamSpec('intervention.topic', '',
               'Intervention/deadman std_msgs/Bool (True: human has priority); empty: none.'),
     ParamSpec('intervention.timeout', 0.0,
-              'A monitored intervention stream silent this long ends in HOLD [s] (0: off).'),
-    ParamSpec('diagnostics_period', 1.0, 'Period of /diagnostics [s].'),
+              'A monitored intervention stream silent this long ends in HOLD [s] (0: off).',
+              dynamic=True, validate=at_least_zero),
+    ParamSpec('diagnostics_period', 1.0, 'Period of /diagnostics [s].', dynamic=True,
+              validate=above_zero),
 )
 
 
@@ -164,7 +185,8 @@ class ExecutorNode(Node):
         positive(self.params, 'diagnostics_period')
         self._period_ns = seconds_to_ns(1.0 / rate_hz)
 
-        group = MutuallyExclusiveCallbackGroup()
+        # the parameter services share the group: a run-time change never races a tick
+        group = self.default_callback_group
         self._create_outputs()
         self.create_subscription(JointTrajectory, '~/action_chunk', self._on_chunk, 10,
                                  callback_group=group)
@@ -181,15 +203,34 @@ class ExecutorNode(Node):
         self.create_service(Trigger, '~/teleop', self._on_teleop_request, callback_group=group)
         self.create_service(Trigger, '~/hold', self._on_hold, callback_group=group)
         self._setup_limits(group)
-        self.create_timer(1.0 / rate_hz, self._on_tick, callback_group=group)
+        self._timer = self.create_timer(1.0 / rate_hz, self._on_tick, callback_group=group)
+        watch_parameters(self, EXECUTOR_PARAMETERS, self.params, self._on_parameters_changed)
 
     # --- configuration ------------------------------------------------------------------------
 
     def _joint_names(self) -> List[str]:
-        if self.params['joint_names']:
-            return list(self.params['joint_names'])
-        from pi05_ros.policy.profiles import load_profile
-        return list(load_profile(self.params['profile']).joint_names)
+        if not self.params['joint_names']:
+            raise ValueError('joint_names: expected joint names, the profile '
+                             f"{self.params['profile']!r} has none")
+        return list(self.params['joint_names'])
+
+    def _on_parameters_changed(self, names: List[str]) -> Optional[str]:
+        """Apply run-time changes of the dynamic parameters; a reason to refuse, or None."""
+        try:
+            executor_config, mode_config = self._executor_config(), self._mode_config()
+        except ValueError as error:
+            return str(error)
+        self.executor_config, self.mode_config = executor_config, mode_config
+        if self.trajectory_executor is not None:
+            self.trajectory_executor.config = executor_config
+        if self.switch is not None:
+            self.switch.config = mode_config
+        if 'rate_hz' in names:
+            self._period_ns = seconds_to_ns(1.0 / self.params['rate_hz'])
+            self._timer.timer_period_ns = self._period_ns
+        self.get_logger().info('parameters changed: ' + ', '.join(
+            f'{name}={self.params[name]!r}' for name in names))
+        return None
 
     def _executor_config(self) -> ExecutorConfig:
         return executor_config_from_parameters(self.params)

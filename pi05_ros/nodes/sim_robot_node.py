@@ -28,10 +28,9 @@ from typing import List, Optional, Sequence
 import numpy as np
 from pi05_ros.messages.joints import float64_multi_array_to_vector, joint_command_to_vector
 from pi05_ros.messages.stamps import duration_to_ns, stamp_to_ns
-from pi05_ros.nodes.params import (declare_parameters, DOUBLE_ARRAY, ParamSpec, positive,
-                                   read_parameter)
+from pi05_ros.nodes.params import (above_zero, at_least_zero, declare_parameters,
+                                   DOUBLE_ARRAY, ParamSpec, positive, watch_parameters)
 from pi05_ros.nodes.spin import spin_node
-from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Image, JointState
@@ -45,9 +44,12 @@ SIM_ROBOT_PARAMETERS = (
                               'joint_6', 'gripper'],
               'Simulated joints, in command order (default: the demo profile).'),
     ParamSpec('initial_positions', DOUBLE_ARRAY,
-              'Start positions, one per joint (unset: all zero).'),
-    ParamSpec('time_constant', 0.05, 'First-order lag of the joints behind the command [s].'),
-    ParamSpec('state_rate_hz', 100.0, 'Rate of joint_states and of the joint simulation [Hz].'),
+              'Start positions, one per joint (default: all zero).',
+              resolve=lambda values: [0.0] * len(values['joint_names'])),
+    ParamSpec('time_constant', 0.05, 'First-order lag of the joints behind the command [s].',
+              dynamic=True, validate=at_least_zero),
+    ParamSpec('state_rate_hz', 100.0, 'Rate of joint_states and of the joint simulation [Hz].',
+              dynamic=True, validate=above_zero),
     ParamSpec('command_type', 'float64_multi_array',
               'Command input: float64_multi_array | joint_state | joint_trajectory.'),
     ParamSpec('command_topic', '~/commands', 'Topic the commands arrive on.'),
@@ -55,7 +57,8 @@ SIM_ROBOT_PARAMETERS = (
     ParamSpec('camera_names', ['cam_high', 'cam_left_wrist', 'cam_right_wrist'],
               'Synthetic cameras; each publishes <camera_topic_prefix><name>/image_raw.'),
     ParamSpec('camera_topic_prefix', '/', 'Prefix of the camera topics.'),
-    ParamSpec('camera_rate_hz', 15.0, 'Frame rate of every synthetic camera [Hz].'),
+    ParamSpec('camera_rate_hz', 15.0, 'Frame rate of every synthetic camera [Hz].',
+              dynamic=True, validate=above_zero),
     ParamSpec('camera_width', 640, 'Synthetic image width [px].'),
     ParamSpec('camera_height', 480, 'Synthetic image height [px].'),
 )
@@ -113,12 +116,12 @@ class SimRobotNode(Node):
         if self.params['command_type'] not in COMMAND_TYPES:
             raise ValueError(f'command_type: expected one of {COMMAND_TYPES}, '
                              f'got {self.params["command_type"]!r}')
-        initial = read_parameter(self, 'initial_positions')
-        self.position = self._initial_positions(initial)
+        self.position = self._initial_positions(self.params['initial_positions'])
         self.target = self.position.copy()
         self._trajectory = None  # (start_ns, times_ns, positions, start_position)
         self._last_step_ns: Optional[int] = None
-        group = MutuallyExclusiveCallbackGroup()  # callbacks share the joint state
+        # callbacks share the joint state; parameter changes are serialised with them
+        group = self.default_callback_group
         command_msg = {'float64_multi_array': Float64MultiArray, 'joint_state': JointState,
                        'joint_trajectory': JointTrajectory}[self.params['command_type']]
         self.create_subscription(command_msg, self.params['command_topic'], self._on_command,
@@ -130,13 +133,22 @@ class SimRobotNode(Node):
                 Image, f'{self.params["camera_topic_prefix"]}{name}/image_raw',
                 qos_profile_sensor_data)
             for name in self.params['camera_names']]
-        self.create_timer(1.0 / positive(self.params, 'state_rate_hz'), self.step,
-                          callback_group=group)
-        self.create_timer(1.0 / positive(self.params, 'camera_rate_hz'), self.publish_frames,
-                          callback_group=group)
+        self._rate_timers = {
+            'state_rate_hz': self.create_timer(1.0 / positive(self.params, 'state_rate_hz'),
+                                               self.step, callback_group=group),
+            'camera_rate_hz': self.create_timer(1.0 / positive(self.params, 'camera_rate_hz'),
+                                                self.publish_frames, callback_group=group)}
+        watch_parameters(self, SIM_ROBOT_PARAMETERS, self.params, self._on_parameters_changed)
+
+    def _on_parameters_changed(self, names) -> None:
+        for name in names:
+            if name in self._rate_timers:
+                self._rate_timers[name].timer_period_ns = int(round(1e9 / self.params[name]))
+        self.get_logger().info('parameters changed: ' + ', '.join(
+            f'{name}={self.params[name]!r}' for name in names))
 
     def _initial_positions(self, initial: Optional[Sequence[float]]) -> np.ndarray:
-        if initial is None:
+        if not initial:
             return np.zeros(len(self.joint_names))
         if len(initial) != len(self.joint_names):
             raise ValueError(f'initial_positions: expected {len(self.joint_names)} values '

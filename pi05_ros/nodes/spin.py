@@ -98,7 +98,7 @@ def _log_callback_error(node, error: BaseException) -> None:
         print(f'callback raised {type(error).__name__}: {error}', file=sys.stderr)
         return
     node.get_logger().error(f'a callback raised {type(error).__name__}: {error} '
-                            '(request refused; still running)')
+                            '(still running)', throttle_duration_sec=1.0)
 
 
 def spin_node(make_node: Callable[[], Any], num_threads: int, args=None,
