@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Bag reading for replay: three 640x480 camera streams at 30 fps, read + converted to RGB.
+"""
+Bag reading for replay: three 640x480 camera streams at 30 fps, read + converted to RGB.
 
 For each storage (mcap, sqlite3) and encoding (rgb8 and bgr8 Images; JPEG CompressedImages as
 image_transport records them) it times, over the same bag:

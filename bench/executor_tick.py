@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Cost of the executor core for 14 joints: tick, submit, splice_trajectory.
+"""
+Cost of the executor core for 14 joints: tick, submit, splice_trajectory.
 
 A 14-joint stream at 500 Hz ticks receives a 50-row, 50 Hz chunk every 0.2-0.5 s with 100-300 ms
 inference delay (so a large share of ticks fall inside splice blends); a second, "fast" stream

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Image conversion throughput: three 640x480 camera streams, from ROS 2 CDR bytes to RGB.
+"""
+Image conversion throughput: three 640x480 camera streams, from ROS 2 CDR bytes to RGB.
 
 Prints three tables:
 
@@ -177,7 +178,8 @@ def replay_bag(path: Path, convert: Callable) -> float:
 
 
 def replay_bag_through_cache(path: Path, inference_hz: float) -> float:
-    """Time feeding the bag to an ObservationCache that assembles at ``inference_hz``.
+    """
+    Time feeding the bag to an ObservationCache that assembles at ``inference_hz``.
 
     This is what replay does: frames that no inference uses are never converted.
     """

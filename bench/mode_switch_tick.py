@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Cost of ``ModeSwitch.tick`` for 14 joints at 500 Hz in POLICY and TELEOP mode.
+"""
+Cost of ``ModeSwitch.tick`` for 14 joints at 500 Hz in POLICY and TELEOP mode.
 
 The POLICY switch receives the chunk stream of ``bench/executor_tick.py`` (a 50-row, 50 Hz chunk
 every 0.2-0.5 s, 100-300 ms inference delay). The TELEOP switch follows a 500 Hz leader stream

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Latency and peak memory of the PI0.5 network: prefix, one denoising step, full sample.
+"""
+Latency and peak memory of the PI0.5 network: prefix, one denoising step, full sample.
 
 Architectures: the golden `geom` case (real attention geometry, small widths, golden weights)
 and the released full-size architecture with random weights (`--full-depth` layers per tower;

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""What the policy node adds beyond model time, from the newest camera frame to its chunk.
+"""
+What the policy node adds beyond model time, from the newest camera frame to its chunk.
 
 Three 640x480 rgb8 frames and a joint state go through the node's subscription callbacks (the
 rclpy fakes of test/ros_fakes.py, so no ROS is needed), then one inference cycle runs and

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Host-side cost of the policy pipeline: three 640x480 frames + state + prompt -> model inputs.
+"""
+Host-side cost of the policy pipeline: three 640x480 frames + state + prompt -> model inputs.
 
 Rows (median and p99 wall time in ms, ratio of medians to the baseline measured in the same run,
 and the process CPU time per call summed over threads, which a loaded machine inflates less):

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The full loop with no robot and no checkpoint: policy + executor + simulated robot.
+"""
+The full loop with no robot and no checkpoint: policy + executor + simulated robot.
 
     ros2 launch pi05_ros demo.launch.py
 

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""PI0.5 policy node + trajectory executor.
+"""
+PI0.5 policy node + trajectory executor.
 
     ros2 launch pi05_ros policy.launch.py params_file:=<share>/config/droid.yaml \
         checkpoint_dir:=/path/to/pi05_droid prompt:='pick up the cup'

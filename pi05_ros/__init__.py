@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""PI0.5 vision-language-action policy for ROS 2.
+"""
+PI0.5 vision-language-action policy for ROS 2.
 
 Only ``pi05_ros.nodes`` imports rclpy; everything else runs without ROS.
 """

@@ -23,7 +23,8 @@ PACKAGE = 'pi05_ros'
 
 
 def config_dirs() -> List[Path]:
-    """Where ``config/`` may live, most specific first.
+    """
+    Where ``config/`` may live, most specific first.
 
     1. ``$PI05_ROS_CONFIG_DIR``; 2. the source tree (editable installs, tests);
     3. a colcon install (``install/pi05_ros/share/pi05_ros/config``);
@@ -46,7 +47,8 @@ def config_dirs() -> List[Path]:
 
 
 def find_config_file(relative: str) -> Path:
-    """Return the first existing ``config/<relative>``.
+    """
+    Return the first existing ``config/<relative>``.
 
     Raises FileNotFoundError naming every directory it looked in.
     """

@@ -22,7 +22,8 @@ import numpy as np
 
 @dataclass
 class Observation:
-    """One robot observation in the robot profile's terms.
+    """
+    One robot observation in the robot profile's terms.
 
     ``images`` maps the profile's camera names to RGB uint8 arrays of shape (height, width, 3)
     of any size; a camera that is absent is simply not in the dict. ``state`` is the joint

@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Shared test fixtures: where the golden vectors live, the real-rclpy graph (test/ros_graph.py)."""
+"""Shared fixtures: where the golden vectors live, the real-rclpy graph (test/ros_graph.py)."""
 
 from pathlib import Path
 
@@ -31,7 +31,8 @@ def golden_dir() -> Path:
 
 @pytest.fixture
 def graph(monkeypatch):
-    """Install the fake ROS graph of test/ros_fakes.py and initialise rclpy.
+    """
+    Install the fake ROS graph of test/ros_fakes.py and initialise rclpy.
 
     A node may change torch's thread count (its ``torch_threads`` parameter): it is restored.
     """

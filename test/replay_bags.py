@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Test helper: copy a bag written by BagWriter into the layout Humble or Jazzy writes.
+"""
+Test helper: copy a bag written by BagWriter into the layout Humble or Jazzy writes.
 
 Topics carry a sensor-data QoS profile, in metadata.yaml and in the storage file alike.
 

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Hand-written fakes of exactly the rclpy API the pi05_ros nodes use (no MagicMock).
+"""
+Hand-written fakes of exactly the rclpy API the pi05_ros nodes use (no MagicMock).
 
 ``install_fake_ros(monkeypatch)`` puts fake ``rclpy`` (node, lifecycle, qos, callback_groups,
 executors, time, duration, parameter), ``rcl_interfaces.msg`` and the message/service modules

@@ -174,7 +174,7 @@ def test_non_positive_horizon_is_rejected(golden_dir, tensorstore, tmp_path, cap
 
 
 def _rewrite_checkpoint(src_params: Path, dst_params: Path, layout: str) -> None:
-    """The same arrays in another orbax layout: older writers, zarr3, NNX ``value`` leaves."""
+    """Write the arrays in another orbax layout: older writers, zarr3, NNX ``value`` leaves."""
     import tensorstore as ts
 
     if layout == 'ocdbt_without_metadata':

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The JAX -> PyTorch mapping computes what openpi's Flax einsums compute, for any geometry.
+"""
+The JAX -> PyTorch mapping computes what openpi's Flax einsums compute, for any geometry.
 
 No checkpoint reader is needed: arrays are random, shaped as openpi's JAX model stores them.
 """

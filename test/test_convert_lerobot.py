@@ -38,7 +38,7 @@ def golden_tensors(golden_dir) -> Dict[str, torch.Tensor]:
 
 def _as_lerobot(tensors: Dict[str, torch.Tensor], with_embed_tokens: bool = True
                 ) -> Dict[str, torch.Tensor]:
-    """What PI05Policy.state_dict() holds: openpi names under 'model.', both tied names."""
+    """Return what PI05Policy.state_dict() holds: openpi names under 'model.', both tied names."""
     out = {f'model.{k}': v for k, v in tensors.items()}
     if with_embed_tokens:
         out[f'model.{EMBED_TOKENS_KEY}'] = tensors[EMBEDDING_KEY]

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Property tests: whatever chunks arrive, the emitted command stays safe.
+"""
+Property tests: whatever chunks arrive, the emitted command stays safe.
 
 Random chunk streams (random walks, NaNs, jumps, out-of-limit rows, wrong joints, stale and
 out-of-order stamps), random inference delays, irregular ticks and joint-state dropouts: no tick

@@ -187,7 +187,8 @@ def test_reordered_joint_names_are_accepted():
 
 @pytest.mark.parametrize('interpolation', ['linear', 'cubic', 'quintic'])
 def test_splice_jerk_stays_within_the_stated_bound(interpolation):
-    """Constant-velocity chunks have no jerk of their own: all jerk comes from the splices.
+    """
+    Constant-velocity chunks have no jerk of their own: all jerk comes from the splices.
 
     Bound (splice.py): |jerk| <= 10.4 * headroom * a_max / blend_window_s during a blend.
     """

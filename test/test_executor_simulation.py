@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Closed-loop simulation: asynchronous inference with jittered delay, smooth vs naive splicing.
+"""
+Closed-loop simulation: asynchronous inference with jittered delay, smooth vs naive splicing.
 
 A policy observes a moving target every 0.2-0.5 s, answers after 100-300 ms (seeded random) with
 a 50-step, 50 Hz chunk that is a little off (per-chunk offset and drift, as consecutive chunks of

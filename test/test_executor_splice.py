@@ -51,7 +51,8 @@ def blend_depth(executor: TrajectoryExecutor) -> int:
 
 
 def test_splice_just_before_the_old_chunk_ends_keeps_the_acceleration_budget():
-    """The old chunk's rows end 50 ms after the splice; the blend must not be cut to fit them.
+    """
+    The old chunk's rows end 50 ms after the splice; the blend must not be cut to fit them.
 
     Both chunks stand still, so all acceleration is the blend's: at most headroom * a_max.
     (Capping the blend at the old chunk's end gave 21.6 rad/s^2 here, 2.7x a_max.)
@@ -125,7 +126,8 @@ def test_jerk_limit_lengthens_the_blend_to_keep_the_splice_jerk_within_headroom(
 
 
 def test_chunk_running_out_during_a_blend_overshoots_at_most_the_braking_distance():
-    """A short chunk ends while it is still being blended in; the hold then brakes at a_max.
+    """
+    A short chunk ends while it is still being blended in; the hold then brakes at a_max.
 
     The executor never decelerates ahead of a chunk's last row (that would leave the rows), so
     past it the command travels on by at most v_last^2 / (2 a_max) and holds there.

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""launch_testing: demo.launch.py runs the whole loop on a ROS 2 machine (skipped without ROS).
+"""
+launch_testing: demo.launch.py runs the whole loop on a ROS 2 machine (skipped without ROS).
 
 Run after ``colcon build`` and sourcing the workspace: ``colcon test --packages-select pi05_ros``
 or ``launch_test test/test_launch_demo.py``.

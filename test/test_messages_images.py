@@ -35,7 +35,7 @@ def known_rgb(seed: int = 0) -> np.ndarray:
 
 def raw_image(pixels: np.ndarray, encoding: str, padding: int = 0, data_type=bytes,
               bigendian: bool = False) -> SimpleNamespace:
-    """An Image whose rows are ``pixels`` rows (any dtype) followed by ``padding`` 0xAB bytes."""
+    """Make an Image whose rows are ``pixels`` rows (any dtype) then ``padding`` 0xAB bytes."""
     height, width = pixels.shape[:2]
     row_bytes = np.frombuffer(np.ascontiguousarray(pixels).tobytes(), np.uint8).reshape(height, -1)
     padded = np.concatenate([row_bytes, np.full((height, padding), 0xAB, np.uint8)], axis=1)
@@ -60,7 +60,7 @@ def bt601_yuv(rgb: np.ndarray) -> np.ndarray:
 
 
 def pairwise_rgb() -> np.ndarray:
-    """A known image whose horizontal pixel pairs are equal (4:2:2 loses nothing)."""
+    """Make a known image whose horizontal pixel pairs are equal (4:2:2 loses nothing)."""
     half = np.random.default_rng(1).integers(30, 220, (HEIGHT, WIDTH // 2, 3), dtype=np.uint8)
     return np.repeat(half, 2, axis=1)
 
@@ -84,7 +84,7 @@ def with_alpha(pixels: np.ndarray, alpha_value: int) -> np.ndarray:
 
 
 def eight_bit_cases():
-    """(encoding, raw pixels, expected RGB) built without the code under test."""
+    """Build (encoding, raw pixels, expected RGB) cases without the code under test."""
     rgb = known_rgb()
     gray = rgb[..., 1]
     return [

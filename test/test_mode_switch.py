@@ -170,7 +170,7 @@ def test_chunks_are_discarded_outside_policy_mode():
 
 
 def engaged_policy_rig(config: Optional[ModeSwitchConfig] = None) -> Rig:
-    """A rig that ran a policy chunk moving every joint by +0.4 and is now in POLICY."""
+    """Make a rig that ran a policy chunk moving every joint by +0.4 and is now in POLICY."""
     rig = Rig(make_switch(config))
     rig.run(20)
     rig.switch.engage_policy(True, rig.now)

@@ -66,7 +66,8 @@ class Handled(NamedTuple):
 
 
 def build_events(switch: ModeSwitch, steps, recorded: list) -> list:
-    """Run the random scenario on the live switch, appending its events to ``recorded``.
+    """
+    Run the random scenario on the live switch, appending its events to ``recorded``.
 
     Returns one :class:`Handled` per event, in order.
     """
@@ -113,7 +114,7 @@ def build_events(switch: ModeSwitch, steps, recorded: list) -> list:
 
 
 def assert_no_jump(a: ModeTick, b: ModeTick, c: ModeTick) -> None:
-    """The command's velocity changes from period a-b to b-c by at most a_max * longer period."""
+    """Check the velocity changes from period a-b to b-c by at most a_max * longer period."""
     dt_ab, dt_bc = (b.stamp_ns - a.stamp_ns) / 1e9, (c.stamp_ns - b.stamp_ns) / 1e9
     if dt_ab == 0 or dt_bc == 0:
         return

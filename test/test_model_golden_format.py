@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""check_golden on cases of the golden format that ../shared/golden does not hold.
+"""
+check_golden on cases of the golden format that ../shared/golden does not hold.
 
 Each case is written here with another batch size, horizon, prompt lengths, kv-head count,
 image size, masked cameras, step count and extra step counts. Its reference trajectory is

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Cases the golden folder does not hold, checked by invariances of the network itself.
+"""
+Cases the golden folder does not hold, checked by invariances of the network itself.
 
 Each runs a small random model (56 px images -> 16 tokens per camera) under changed settings
 and compares against what the same computation must give another way.
@@ -66,7 +67,7 @@ def max_diff(a: torch.Tensor, b: torch.Tensor) -> float:
 
 
 def euler_with_joint_passes(model, inputs, noise, num_steps):
-    """Sampling written independently: a full joint pass (no cache) at every Euler step."""
+    """Sample independently of the model code: a full joint pass (no cache) per Euler step."""
     dt, times = euler_times(num_steps)
     x = noise
     for t in times:

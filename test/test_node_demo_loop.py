@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""What demo.launch.py starts, through the rclpy fakes: sim robot + policy + executor, closed loop.
+"""
+What demo.launch.py starts, through the rclpy fakes: sim robot + policy + executor, closed loop.
 
 Same parameter file (config/demo.yaml), same remapping as the launch file, the real tiny demo
 model; timers fire on the fake clock in time order.

@@ -277,7 +277,7 @@ def test_joint_state_command_is_stamped_with_the_tick_time(graph):
 
 
 def still_chunk(graph, value, rows=150, dt_ns=20_000_000):
-    """A chunk that stays at ``value`` on every joint, stamped now."""
+    """Make a chunk that stays at ``value`` on every joint, stamped now."""
     from builtin_interfaces.msg import Duration, Time
     from std_msgs.msg import Header
     from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint

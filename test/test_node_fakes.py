@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The rclpy fakes accept exactly what both Humble and Jazzy accept, so passing code runs on both.
+"""
+The rclpy fakes accept exactly what both Humble and Jazzy accept, so passing code runs on both.
 
 The expected signatures were read from rclpy's sources (ros2/rclpy, branches humble and jazzy:
 rclpy/node.py, lifecycle/node.py, utilities.py, executors.py). Where the distros differ, the

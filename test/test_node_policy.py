@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The policy node through the rclpy fakes, with the real tiny demo model.
+"""
+The policy node through the rclpy fakes, with the real tiny demo model.
 
 Covers the full loop (cameras + joint states -> chunk on the wire -> executor command), every
 failure input of issue 6 (silent camera, stale joint states, malformed image, unknown encoding,
@@ -135,7 +136,7 @@ def test_full_loop_publishes_a_wire_valid_chunk_that_the_executor_follows(graph,
 
 
 def noisy_frames(graph, seed):
-    """A 640x480 rgb8 frame of random pixels per camera (the resize has work to do)."""
+    """Make a 640x480 rgb8 frame of random pixels per camera (the resize has work to do)."""
     from sensor_msgs.msg import Image
     rng = np.random.default_rng(seed)
     out = {}

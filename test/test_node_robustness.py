@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""No exception leaves a callback of any node, whatever a message holds; bad rates are named.
+"""
+No exception leaves a callback of any node, whatever a message holds; bad rates are named.
 
 On a real robot an exception out of a callback ends ``executor.spin()`` and kills the node, so
 every subscription of the three nodes gets malformed messages here (empty, mismatched lengths,

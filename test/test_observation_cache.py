@@ -29,7 +29,7 @@ JOINTS = ('j1', 'j2', 'gripper')
 
 
 def rgb8(value: int, height: int = 4, width: int = 6) -> SimpleNamespace:
-    """An rgb8 Image whose every byte is ``value``."""
+    """Make an rgb8 Image whose every byte is ``value``."""
     return SimpleNamespace(height=height, width=width, encoding='rgb8', is_bigendian=0,
                            step=width * 3, data=bytes([value % 256]) * (height * width * 3))
 

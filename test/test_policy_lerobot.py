@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""A LeRobot pi05 directory end to end: config + processor stats + prefixed weights -> chunk.
+"""
+A LeRobot pi05 directory end to end: config + processor stats + prefixed weights -> chunk.
 
 The test writes what ``PI05Policy.save_pretrained`` and the processor pipelines write, around
 the golden ``tiny`` network. A real LeRobot config only names the released Gemma variants and
@@ -56,7 +57,7 @@ def one_torch_thread():
 
 @pytest.fixture
 def tiny_geometry(golden_dir, monkeypatch):
-    """LeRobot's config -> architecture, with the golden tiny geometry instead of 2B/300M."""
+    """Map LeRobot's config to the architecture, with the golden tiny geometry, not 2B/300M."""
     golden = json.loads((golden_dir / 'tiny' / 'config.json').read_text())
     real = lerobot_keys.lerobot_architecture
 
@@ -67,7 +68,7 @@ def tiny_geometry(golden_dir, monkeypatch):
 
 
 def write_lerobot_dir(root, golden_dir, norm='QUANTILES', relative=False):
-    """A LeRobot pi05 policy directory holding the golden tiny weights."""
+    """Write a LeRobot pi05 policy directory holding the golden tiny weights."""
     tensors = load_file(str(golden_dir / 'tiny' / 'model.safetensors'))
     lerobot = {f'model.{k}': v for k, v in tensors.items()}
     # PI05Policy.state_dict() holds both tied names of the token embedding.

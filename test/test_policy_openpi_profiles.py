@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Policy.infer for droid, aloha and libero against openpi's transforms, written out here.
+"""
+Policy.infer for droid, aloha and libero against openpi's transforms, written out here.
 
 Each reference below follows openpi's own code for that robot, step by step, in openpi's
 variable layout (not the profile's): ``droid_policy.DroidInputs/Outputs`` + the DROID client

@@ -46,8 +46,11 @@ CAMERA_SHAPES = {'cam_high': (480, 640), 'cam_left_wrist': (240, 320),
 
 @pytest.fixture(scope='module', autouse=True)
 def one_torch_thread():
-    """One intra-op thread: a shared CI machine oversubscribed by torch's spinning threads is
-    several times slower."""
+    """
+    Use one intra-op thread.
+
+    A shared CI machine oversubscribed by torch's spinning threads is several times slower.
+    """
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     yield
@@ -85,7 +88,7 @@ def observation(stamp_ns=1_000_000_007, prompt='pick the cube', seed=0, state=No
 
 @pytest.fixture(scope='module')
 def golden_checkpoint(golden_dir, tmp_path_factory):
-    """The golden `tiny` network as an openpi checkpoint for the demo robot (7 joints)."""
+    """Write the golden `tiny` network as an openpi checkpoint for the demo robot (7 joints)."""
     directory = tmp_path_factory.mktemp('tiny_ckpt')
     shutil.copy(golden_dir / 'tiny' / 'model.safetensors', directory)
     shutil.copy(golden_dir / 'tiny' / 'config.json', directory)

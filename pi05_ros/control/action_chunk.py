@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The action chunk: what the policy produces and the executor consumes.
+"""
+The action chunk: what the policy produces and the executor consumes.
 
 Row ``k`` of a chunk is the absolute joint target for time ``stamp_ns + (k + 1) * dt_ns``, where
 ``stamp_ns`` is the stamp of the observation the chunk was computed from.

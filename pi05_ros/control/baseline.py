@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Naive replacement, the baseline the executor is measured against.
+"""
+Naive replacement, the baseline the executor is measured against.
 
 Each new chunk simply replaces the old one the moment it arrives (latency compensated, linear
 interpolation between rows, no splice, no limits): what streaming chunks to a controller that

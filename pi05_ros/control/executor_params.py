@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The executor node's parameters as plain values, without ROS.
+"""
+The executor node's parameters as plain values, without ROS.
 
 Shared by :mod:`pi05_ros.nodes.executor_node` and ``pi05-replay`` so that a replay executes with
 the limits and settings the live node gets from the same parameter file. Parameters are the
@@ -170,7 +171,8 @@ def flatten(tree: Mapping[str, Any], prefix: str = '') -> Dict[str, Any]:
 
 def read_node_parameters(path: Union[str, Path], node_name: str = NODE_NAME
                          ) -> Optional[Dict[str, Any]]:
-    """Return the flattened ``ros__parameters`` of ``node_name`` in a ROS 2 parameter file.
+    """
+    Return the flattened ``ros__parameters`` of ``node_name`` in a ROS 2 parameter file.
 
     Matches a section key ``node_name``, ``/**/node_name`` or ``/namespace/node_name``; returns
     None when the file has none. ValueError naming the file when it is not a parameter file.

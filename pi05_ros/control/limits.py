@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Joint limits: position range, velocity, acceleration (and optional jerk) per joint.
+"""
+Joint limits: position range, velocity, acceleration (and optional jerk) per joint.
 
 Limits come from parameters or from a URDF (``robot_description``). Continuous joints have an
 unbounded position range (``-inf``, ``+inf``); every joint must have a positive finite velocity
@@ -95,7 +96,8 @@ class JointLimits:
                   default_max_acceleration: ArrayLike = 5.0,
                   default_max_velocity: Optional[float] = None,
                   use_safety_controller: bool = False) -> 'JointLimits':
-        """Read ``<limit lower upper velocity>`` of the named joints from URDF text.
+        """
+        Read ``<limit lower upper velocity>`` of the named joints from URDF text.
 
         Continuous joints get an unbounded position range. A revolute or prismatic joint without
         a ``<limit>`` is an error. A missing or zero ``velocity`` attribute takes

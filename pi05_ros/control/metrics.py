@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""A log of executed commands and chunk decisions, and the metrics of a command stream.
+"""
+A log of executed commands and chunk decisions, and the metrics of a command stream.
 
 Derivatives are finite differences of the logged positions over the logged times, so the metrics
 describe what was actually commanded, whatever produced it (the executor or a baseline).

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Teleop / policy / hold mode switching with jump-free handover.
+"""
+Teleop / policy / hold mode switching with jump-free handover.
 
 :class:`ModeSwitch` sits between the inputs (teleop stream, policy chunks via the
 :class:`~pi05_ros.control.executor.TrajectoryExecutor`, operator requests, an intervention Bool
@@ -172,7 +173,8 @@ class InterventionSample:
 
 @dataclass(frozen=True)
 class _PositionsByName:
-    """A JointState received at ``stamp_ns``.
+    """
+    A JointState received at ``stamp_ns``.
 
     ``header_stamp_ns`` is the message's own stamp, which freshness is judged by; None means the
     receive time (for a publisher whose header stamps are zero or on another clock).
@@ -256,7 +258,8 @@ class ModeTimeline:
 
 
 class ModeSwitch:
-    """TELEOP / POLICY / HOLD with bounded-velocity handover. Time is int ns from the caller.
+    """
+    TELEOP / POLICY / HOLD with bounded-velocity handover. Time is int ns from the caller.
 
     ``executor`` is a :class:`~pi05_ros.control.executor.TrajectoryExecutor` over the same
     ``limits``: it is reset to the current command whenever POLICY is entered and ticked only in
@@ -372,7 +375,8 @@ class ModeSwitch:
 
     def teleop_sample(self, names: Sequence[str], positions: Sequence[float],
                       stamp_ns: int) -> bool:
-        """Take a teleop target by joint name; False if ignored (non-finite or out of order).
+        """
+        Take a teleop target by joint name; False if ignored (non-finite or out of order).
 
         Raises ValueError naming the joints missing from ``names``.
         """
@@ -385,7 +389,8 @@ class ModeSwitch:
         self.executor.update_joint_state(vector, stamp_ns)
 
     def submit_chunk(self, chunk: ActionChunk, now_ns: int) -> RequestResult:
-        """Forward a policy chunk to the executor in POLICY; discard it otherwise.
+        """
+        Forward a policy chunk to the executor in POLICY; discard it otherwise.
 
         Chunks computed before POLICY was entered (observation stamp before the switch) are
         discarded too, so the policy ramps into the first chunk computed after the switch.
@@ -521,7 +526,8 @@ class ModeSwitch:
                                                                    'align_threshold')
 
     def _leader(self) -> np.ndarray:
-        """Return the teleop target; on continuous joints the turn nearest the command.
+        """
+        Return the teleop target; on continuous joints the turn nearest the command.
 
         A leader reporting +3.1 rad and a follower commanded at -3.1 rad (or at 3.1 + 2 pi) are
         0.08 rad apart, not 6.2: alignment and the ramp take the short way round.
@@ -603,7 +609,8 @@ class ModeSwitch:
 def ramp_step(positions: np.ndarray, velocities: np.ndarray, target: np.ndarray, dt_s: float,
               max_velocity: np.ndarray, max_acceleration: np.ndarray) -> Tuple[np.ndarray,
                                                                                np.ndarray]:
-    """One period of a velocity- and acceleration-limited approach to ``target`` (all (J,)).
+    """
+    One period of a velocity- and acceleration-limited approach to ``target`` (all (J,)).
 
     The velocity aims at the fastest speed from which the joint can still stop at the target
     in discrete steps (``v dt / 2 + v^2 / 2a <= |e|``), never above ``max_velocity`` nor the
@@ -659,7 +666,8 @@ def _per_joint_threshold(name: str, value, num_joints: int) -> np.ndarray:
 
 def replay_mode_timeline(events: Iterable[ModeEvent],
                          make_switch: Callable[[], ModeSwitch]) -> ModeTimeline:
-    """Replay recorded events through a fresh switch and return the mode timeline.
+    """
+    Replay recorded events through a fresh switch and return the mode timeline.
 
     Events are applied in stamp order (ties keep their given order, so pass them in the order
     they were recorded). ``make_switch`` builds the switch exactly as the live node did (same

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Whole-chunk safety checks: a chunk is accepted entirely or refused with a reason.
+"""
+Whole-chunk safety checks: a chunk is accepted entirely or refused with a reason.
 
 Nothing here executes part of a chunk. Each check returns a short reason string naming what is
 wrong (and for which joints), or None when the chunk passes.

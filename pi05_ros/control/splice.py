@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""How long a splice blends the running reference into a new chunk.
+"""
+How long a splice blends the running reference into a new chunk.
 
 During a blend of length T with the minimum-jerk weight w, the command is
 ``q = q_old + w (q_new - q_old)``. With the gap D = q_new - q_old, its rate D' and the limits,
@@ -72,7 +73,8 @@ def required_window_s(old: Reference, new: Reference, start_ns: int, window_s: f
 
 def blend_duration_ns(old: Reference, new: Reference, start_ns: int, limits: JointLimits,
                       min_window_s: float, max_window_s: float, headroom: float) -> int:
-    """Return the blend length (ns) for splicing ``new`` into ``old`` from ``start_ns``.
+    """
+    Return the blend length (ns) for splicing ``new`` into ``old`` from ``start_ns``.
 
     Tries windows from min_window_s upwards (x1.25) and takes the first one that is long enough
     for the gap measured over that window; when none up to max_window_s is, max_window_s. The

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The teleop stream: joint targets by name from a leader arm, spacemouse or gamepad.
+"""
+The teleop stream: joint targets by name from a leader arm, spacemouse or gamepad.
 
 A teleop sample is ``(names, positions, stamp_ns)`` (what a ``sensor_msgs/JointState`` carries).
 :class:`TeleopStream` maps it into the limits' joint order, rejects and counts samples that must
@@ -30,7 +31,8 @@ from pi05_ros.control.limits import JointLimits
 
 def joint_vector(names: Sequence[str], positions: Sequence[float],
                  joint_order: Sequence[str], field: str = 'teleop') -> np.ndarray:
-    """Positions given by name, as a (J,) float64 vector in ``joint_order``.
+    """
+    Positions given by name, as a (J,) float64 vector in ``joint_order``.
 
     Names that are not in ``joint_order`` are ignored (a leader may publish extra joints);
     a joint of ``joint_order`` that is missing from ``names`` is a ValueError naming it.
@@ -69,7 +71,8 @@ class TeleopStream:
         return self._stamp_ns
 
     def offer(self, names: Sequence[str], positions: Sequence[float], stamp_ns: int) -> bool:
-        """Take a sample; return whether it became the current target.
+        """
+        Take a sample; return whether it became the current target.
 
         A sample with a missing joint raises ValueError. A non-finite sample, or one stamped
         before the current target, is ignored and counted in ``rejected``.

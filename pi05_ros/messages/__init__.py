@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Duck-typed conversions between ROS message shapes and numpy (no rclpy import).
+"""
+Duck-typed conversions between ROS message shapes and numpy (no rclpy import).
 
 Every function takes any object with the ROS message's field names: rclpy messages, rosbags
 dataclasses or ``SimpleNamespace``. See doc/messages.md.

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""``sensor_msgs/Image`` and ``CompressedImage`` -> RGB uint8 (H, W, 3), without cv_bridge.
+"""
+``sensor_msgs/Image`` and ``CompressedImage`` -> RGB uint8 (H, W, 3), without cv_bridge.
 
 Duck-typed: any object with the message's field names works (rclpy messages, rosbags
 dataclasses, ``SimpleNamespace``). ``data`` may be ``bytes``, ``bytearray``, ``memoryview``,
@@ -112,7 +113,8 @@ def _scale_16_to_8(values: np.ndarray) -> np.ndarray:
 
 
 def image_to_rgb(msg: Any) -> np.ndarray:
-    """``sensor_msgs/Image`` -> (height, width, 3) RGB uint8.
+    """
+    ``sensor_msgs/Image`` -> (height, width, 3) RGB uint8.
 
     Honours row padding (``step > width * bytes_per_pixel``) and, for 16-bit encodings,
     ``is_bigendian``. Raises ImageConversionError naming the encoding and the expected size for
@@ -157,7 +159,8 @@ def image_to_rgb(msg: Any) -> np.ndarray:
 
 
 def compressed_format(fmt: str) -> Optional[str]:
-    """'jpeg', 'png' or None (format says nothing) from a ``CompressedImage.format`` string.
+    """
+    'jpeg', 'png' or None (format says nothing) from a ``CompressedImage.format`` string.
 
     Understands image_transport's ``'rgb8; jpeg compressed bgr8'`` as well as plain ``'jpeg'``.
     Raises ImageConversionError for depth (``compressedDepth``) and other codecs.
@@ -180,7 +183,8 @@ def compressed_format(fmt: str) -> Optional[str]:
 
 
 def compressed_image_to_rgb(msg: Any) -> np.ndarray:
-    """``sensor_msgs/CompressedImage`` (JPEG or PNG) -> (height, width, 3) RGB uint8.
+    """
+    ``sensor_msgs/CompressedImage`` (JPEG or PNG) -> (height, width, 3) RGB uint8.
 
     The file inside is decoded as what it is (grey, colour, alpha and 16-bit PNGs all give 8-bit
     RGB). Raises ImageConversionError naming the format for an unsupported format, empty data or
@@ -241,7 +245,8 @@ def _check_rgb(rgb: np.ndarray) -> np.ndarray:
 
 
 def rgb_to_image_fields(rgb: np.ndarray, encoding: str = 'rgb8') -> Dict[str, Any]:
-    """(H, W, 3) RGB uint8 -> the fields of a ``sensor_msgs/Image`` (no header).
+    """
+    (H, W, 3) RGB uint8 -> the fields of a ``sensor_msgs/Image`` (no header).
 
     For synthetic cameras and demo bags. ``data`` is a flat uint8 numpy array (what rosbags
     wants); for rclpy on Humble wrap it as ``array.array('B', data.tobytes())``.

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""``sensor_msgs/JointState`` and ``std_msgs/Float64MultiArray`` <-> float64 vectors.
+"""
+``sensor_msgs/JointState`` and ``std_msgs/Float64MultiArray`` <-> float64 vectors.
 
 Joints are always selected and ordered by name, in the robot profile's order; a JointState may
 carry more joints, in any order.
@@ -28,7 +29,8 @@ JOINT_STATE_FIELDS = ('position', 'velocity', 'effort')
 
 
 def float64_sequence(values: Any) -> array.array:
-    """Return a float64 vector as ``array.array('d')``.
+    """
+    Return a float64 vector as ``array.array('d')``.
 
     That is the fast, portable value for a ``float64[]`` field of an rclpy message (Humble's
     setters reject numpy arrays).
@@ -70,7 +72,8 @@ def _select(mapping: Dict[str, float], joint_names: Sequence[str], field: str,
 
 def joint_state_to_vector(msg: Any, joint_names: Sequence[str], field: str = 'position',
                           require_finite: bool = True) -> np.ndarray:
-    """(J,) float64 of ``msg.<field>`` in ``joint_names`` order.
+    """
+    (J,) float64 of ``msg.<field>`` in ``joint_names`` order.
 
     Raises ValueError naming the missing joints, a length mismatch between ``name`` and the
     field, duplicate names, or (with ``require_finite``) joints whose value is NaN/inf.
@@ -99,7 +102,8 @@ def joint_state_to_arrays(msg: Any, joint_names: Sequence[str]) -> JointStateArr
 
 
 def joint_command_to_vector(msg: Any, joint_names: Sequence[str]) -> np.ndarray:
-    """Convert a JointState used as a position command to (J,) float64 in profile order.
+    """
+    Convert a JointState used as a position command to (J,) float64 in profile order.
 
     Like :func:`joint_state_to_vector`, but a command without names is accepted when it has
     exactly one position per profile joint (taken to be in profile order).
@@ -115,7 +119,8 @@ def joint_command_to_vector(msg: Any, joint_names: Sequence[str]) -> np.ndarray:
 
 
 def float64_multi_array_to_vector(msg: Any, size: Optional[int] = None) -> np.ndarray:
-    """``std_msgs/Float64MultiArray.data`` -> (N,) float64 (a copy).
+    """
+    ``std_msgs/Float64MultiArray.data`` -> (N,) float64 (a copy).
 
     ``layout`` is ignored, as forward_command_controller ignores it. With ``size``, raises
     ValueError unless there are exactly ``size`` values.

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""ROS time stamps and durations as integer nanoseconds.
+"""
+ROS time stamps and durations as integer nanoseconds.
 
 Works on anything with ``sec`` and ``nanosec`` fields: ``builtin_interfaces/Time`` and ``Duration``
 from rclpy, rosbags dataclasses, or a ``SimpleNamespace``. ``divmod`` keeps ``nanosec`` in

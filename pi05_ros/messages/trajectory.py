@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""ActionChunk <-> ``trajectory_msgs/JointTrajectory``.
+"""
+ActionChunk <-> ``trajectory_msgs/JointTrajectory``.
 
 On the wire a chunk is a JointTrajectory with ``header.stamp`` = the observation stamp,
 ``joint_names`` in profile order, and one point per row with ``time_from_start = (k + 1) * dt``
@@ -35,7 +36,8 @@ DEFAULT_TIME_TOLERANCE_NS = 1000  # 1 us: rounding of a dt that is not a whole n
 
 @dataclass(frozen=True)
 class JointTrajectoryTypes:
-    """Constructors for the messages a JointTrajectory is made of (called with keywords).
+    """
+    Constructors for the messages a JointTrajectory is made of (called with keywords).
 
     ``float_array`` turns a float64 vector into the value of a ``float64[]`` field: by default
     ``array.array('d')`` (rclpy, fast on Humble and Jazzy); rosbags wants a numpy array.
@@ -64,7 +66,8 @@ class JointTrajectoryTypes:
 
 def chunk_to_joint_trajectory(chunk: ActionChunk, types: JointTrajectoryTypes,
                               frame_id: str = '', include_velocities: bool = True) -> Any:
-    """Build the JointTrajectory message of an ActionChunk with ``types``.
+    """
+    Build the JointTrajectory message of an ActionChunk with ``types``.
 
     Velocities are written only when the chunk has them and ``include_velocities`` is true
     (Jazzy's joint_trajectory_controller rejects a non-zero final velocity by default).
@@ -124,7 +127,8 @@ def _point_matrix(points: Sequence[Any], field: str, num_joints: int,
 
 def joint_trajectory_to_arrays(msg: Any,
                                joint_names: Optional[Sequence[str]] = None) -> TrajectoryArrays:
-    """Read the numbers of any JointTrajectory; no timing convention is checked.
+    """
+    Read the numbers of any JointTrajectory; no timing convention is checked.
 
     Columns are in ``joint_names`` order (default: the message's order). For recorded commands
     in replay.
@@ -176,7 +180,8 @@ def _chunk_step_ns(time_from_start_ns: np.ndarray, tolerance_ns: int) -> int:
 def joint_trajectory_to_chunk(msg: Any, joint_names: Optional[Sequence[str]] = None,
                               time_tolerance_ns: int = DEFAULT_TIME_TOLERANCE_NS
                               ) -> ActionChunk:
-    """Convert a JointTrajectory that follows the chunk convention to an ActionChunk.
+    """
+    Convert a JointTrajectory that follows the chunk convention to an ActionChunk.
 
     ``time_from_start`` must be strictly increasing with point k at (k + 1) * dt for one
     constant dt (within ``time_tolerance_ns``); otherwise ValueError names the point. Columns are

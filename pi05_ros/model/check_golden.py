@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Run the network on a golden case directory and compare with openpi's recorded outputs.
+"""
+Run the network on a golden case directory and compare with openpi's recorded outputs.
 
     python -m pi05_ros.model.check_golden CASE_DIR [--dtype float32|bfloat16]
                                           [--numerics pytorch|jax]
@@ -107,7 +108,8 @@ def model_inputs(case: GoldenCase) -> Dict[str, object]:
 
 @torch.no_grad()
 def pytorch_outputs(model: PI05Model, case: GoldenCase) -> Dict[str, torch.Tensor]:
-    """Our values of every `out.*` tensor openpi recorded (names without the prefix).
+    """
+    Our values of every `out.*` tensor openpi recorded (names without the prefix).
 
     Actions come from the same steps `sample_actions` runs (prefix cache, Euler trajectory);
     the training velocity is captured from action_out_proj, as openpi's harness did.

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Architecture numbers of the PI0.5 network (every field is a parameter, never a constant).
+"""
+Architecture numbers of the PI0.5 network (every field is a parameter, never a constant).
 
 The dictionary format of `PI05Config.from_dict` / `to_dict` is the golden `config.json` format
 (/work/shared/golden/<case>/config.json), so a checkpoint directory can carry its architecture.

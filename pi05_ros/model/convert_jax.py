@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""openpi JAX (orbax) PI0.5 checkpoints -> openpi PyTorch state_dict keys.
+"""
+openpi JAX (orbax) PI0.5 checkpoints -> openpi PyTorch state_dict keys.
 
 An openpi checkpoint directory holds ``params/``: an orbax PyTree checkpoint (OCDBT + zarr) of
 ``{'params': tree}`` whose leaves are the Flax parameters of ``openpi.models.pi0.Pi0`` with
@@ -73,7 +74,8 @@ class JaxCheckpointError(ValueError):
 # --------------------------------------------------------------------------------------------
 
 def find_params_dir(path: Path) -> Path:
-    """Return the orbax ``params`` directory of a checkpoint directory (or of ``params/`` itself).
+    """
+    Return the orbax ``params`` directory of a checkpoint directory (or of ``params/`` itself).
 
     Raises JaxCheckpointError naming what was expected when ``path`` is neither.
     """
@@ -117,7 +119,8 @@ def _normalise_path(keys: List[str]) -> KeyPath:
 
 
 class OrbaxParams:
-    """Lazy view of the arrays of an orbax PyTree checkpoint, read with tensorstore.
+    """
+    Lazy view of the arrays of an orbax PyTree checkpoint, read with tensorstore.
 
     ``shape(path)`` costs only metadata; ``read(path)`` loads one array as numpy.
     """
@@ -302,7 +305,8 @@ def _shape_of(shape: Callable[[KeyPath], Tuple[int, ...]], path: str, ndim: int
 
 def infer_geometry(paths: List[KeyPath], shape: Callable[[KeyPath], Tuple[int, ...]]
                    ) -> JaxGeometry:
-    """Read the architecture from array shapes and check every array against it.
+    """
+    Read the architecture from array shapes and check every array against it.
 
     Raises JaxCheckpointError naming the first unexpected, missing or mis-shaped array.
     """
@@ -546,7 +550,8 @@ def numpy_to_torch(array: np.ndarray) -> torch.Tensor:
 
 def jax_params_to_openpi(read: Callable[[KeyPath], np.ndarray], geometry: JaxGeometry,
                          dtype: Optional[torch.dtype] = None) -> Dict[str, torch.Tensor]:
-    """Map checkpoint arrays (``read(path)``) to ``{openpi PyTorch key: tensor}``.
+    """
+    Map checkpoint arrays (``read(path)``) to ``{openpi PyTorch key: tensor}``.
 
     The mapping only re-indexes values, so with ``dtype=None`` (keep the stored dtype) it is
     bit-exact. The tied token embedding is stored under ``paligemma.lm_head.weight`` as
@@ -575,7 +580,8 @@ def jax_params_to_openpi(read: Callable[[KeyPath], np.ndarray], geometry: JaxGeo
 
 
 def expert_lm_head_placeholder(geometry: JaxGeometry, dtype: torch.dtype) -> torch.Tensor:
-    """Zeros for openpi's unused ``gemma_expert.lm_head.weight`` (vocab, expert width).
+    """
+    Zeros for openpi's unused ``gemma_expert.lm_head.weight`` (vocab, expert width).
 
     JAX checkpoints have no such array; openpi's own converter leaves the random init there.
     Writing zeros keeps the key set identical to openpi's (so ``load_model(strict=True)`` in

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Gemma decoder pieces shared by the PaliGemma VLM and the action expert.
+"""
+Gemma decoder pieces shared by the PaliGemma VLM and the action expert.
 
 Both towers run *jointly*: at every layer their queries, keys and values are concatenated along
 the sequence (VLM tokens first), attend together under one mask, and are split again for each
@@ -49,7 +50,8 @@ class RMSNorm(nn.Module):
 
 
 class AdaRMSNorm(nn.Module):
-    """Adaptive RMSNorm: a Linear of the condition gives (scale, shift, gate).
+    """
+    Adaptive RMSNorm: a Linear of the condition gives (scale, shift, gate).
 
     y = norm(x) * (1 + scale) + shift; the caller adds gate * f(y) to the residual.
     The modulation is computed separately (`modulation`) so it can be precomputed once per
@@ -165,7 +167,8 @@ class TowerModulation:
 
 def rope_cos_sin(positions: torch.Tensor, head_dim: int, theta: float, dtype: torch.dtype
                  ) -> RoPE:
-    """Split-halves RoPE tables: positions [B, L] int -> cos, sin [B, 1, L, head_dim] in dtype.
+    """
+    Split-halves RoPE tables: positions [B, L] int -> cos, sin [B, 1, L, head_dim] in dtype.
 
     Frequencies are computed in float32 (and rounded to bf16 when dtype is bf16, as openpi's
     bf16 model stores its inv_freq buffer in bf16).
@@ -188,7 +191,8 @@ def apply_rope(x: torch.Tensor, rope: RoPE) -> torch.Tensor:
 
 def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask_bias: torch.Tensor,
               scale: float) -> torch.Tensor:
-    """Eager grouped-query attention as openpi computes it.
+    """
+    Eager grouped-query attention as openpi computes it.
 
     q [B, Hq, Lq, hd], k/v [B, Hk, Lk, hd], mask_bias [B, 1, Lq, Lk] float32 (0 or MASK_FILL)
     -> [B, Lq, Hq*hd]. Query head h reads kv head h // (Hq/Hk). Logits in q.dtype, softmax in
@@ -206,7 +210,8 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask_bias: torc
 
 
 class KVBuffer:
-    """Static per-layer key/value storage [B, kv_heads, capacity, head_dim] (RoPE applied).
+    """
+    Static per-layer key/value storage [B, kv_heads, capacity, head_dim] (RoPE applied).
 
     The prefix writes [0, P) once; every denoising step overwrites [P, P + H) with the action
     tokens' keys/values, so no step allocates or copies the prefix cache.
@@ -235,7 +240,8 @@ def joint_layer(layers: Sequence[GemmaLayer], xs: Sequence[torch.Tensor],
                 modulations: Sequence[Tuple[Optional[torch.Tensor], Optional[torch.Tensor]]],
                 rope: RoPE, mask_bias: torch.Tensor,
                 cache: Optional[Tuple[KVBuffer, int]] = None) -> List[torch.Tensor]:
-    """One layer over several towers' token streams attending jointly.
+    """
+    One layer over several towers' token streams attending jointly.
 
     layers[i] processes xs[i] [B, L_i, W_i] with adaRMS modulations[i] = (attn, mlp) or
     (None, None). rope covers the concatenated new tokens. With cache = (buffer, start) the new

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""LeRobot pi05 checkpoints: state_dict keys, config.json and normalization statistics.
+"""
+LeRobot pi05 checkpoints: state_dict keys, config.json and normalization statistics.
 
 A LeRobot pi05 policy directory (``PI05Policy.save_pretrained``) holds ``config.json``
 (``"type": "pi05"``), ``model.safetensors`` whose keys are openpi's PyTorch keys behind a
@@ -75,7 +76,8 @@ def _openpi_key(lerobot_key: str) -> str:
 
 
 def lerobot_to_openpi(tensors: Mapping[str, Any]) -> Dict[str, Any]:
-    """Map a LeRobot pi05 state_dict to openpi's PyTorch key layout (values are not copied).
+    """
+    Map a LeRobot pi05 state_dict to openpi's PyTorch key layout (values are not copied).
 
     - removes the ``model.`` prefix (keys without it are taken as already unprefixed);
     - renames the pre-4.52 transformers PaliGemma nesting and LeRobot's ``action_time_mlp_*``;
@@ -140,7 +142,8 @@ def read_lerobot_config(checkpoint_dir: Path) -> Dict[str, Any]:
 
 
 def lerobot_architecture(config: Mapping[str, Any]) -> Dict[str, Any]:
-    """Map a LeRobot pi05 ``config.json`` dict to the golden ``config.json`` architecture fields.
+    """
+    Map a LeRobot pi05 ``config.json`` dict to the golden ``config.json`` architecture fields.
 
     LeRobot names: chunk_size -> action_horizon, max_action_dim -> action_dim,
     tokenizer_max_length -> max_token_len, num_inference_steps -> num_steps; the Gemma variants
@@ -213,7 +216,8 @@ def _pipeline_step(checkpoint_dir: Path, pipeline: str, registry_name: str
 
 
 def lerobot_normalization_stats(checkpoint_dir: Path) -> Dict[str, Any]:
-    """Read the normalization settings and statistics of a LeRobot pi05 policy directory.
+    """
+    Read the normalization settings and statistics of a LeRobot pi05 policy directory.
 
     Returns ``{'norm_map': {'STATE': 'QUANTILES', ...}, 'eps': float, 'features': {name:
     {'type', 'shape'}}, 'stats': {feature: {stat: float64 array}}}``. ``stats`` holds the
@@ -240,7 +244,8 @@ _OPENPI_STATS = ('mean', 'std', 'q01', 'q99')
 
 
 def to_openpi_norm_stats(stats: Mapping[str, Mapping[str, np.ndarray]]) -> Dict[str, Any]:
-    """Convert LeRobot stats to openpi ``norm_stats.json`` content.
+    """
+    Convert LeRobot stats to openpi ``norm_stats.json`` content.
 
     Returns ``{'norm_stats': {'state': ..., 'actions': ...}}`` with mean/std/q01/q99 lists for the
     state and action features present.

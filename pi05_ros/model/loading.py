@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Strict checkpoint loading and saving (safetensors only, never pickle).
+"""
+Strict checkpoint loading and saving (safetensors only, never pickle).
 
 openpi layout: the keys of openpi's `PI0Pytorch.state_dict()` as written by
 `safetensors.torch.save_model` (812 tensors for the full model): the token embedding is stored
@@ -44,7 +45,8 @@ class CheckpointError(ValueError):
 def load_pi05_weights(model: PI05Model,
                       path_or_tensors: Union[str, os.PathLike, Mapping[str, torch.Tensor]]
                       ) -> PI05Model:
-    """Copy a checkpoint into `model` strictly (values are cast to the model's dtypes).
+    """
+    Copy a checkpoint into `model` strictly (values are cast to the model's dtypes).
 
     Accepts a `.safetensors` path or a dict of tensors, in openpi or LeRobot layout. Raises
     CheckpointError on a missing, unexpected or mis-shaped tensor, naming it.
@@ -115,7 +117,8 @@ def to_model_keys(tensors: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
 
 def openpi_state_dict(model: PI05Model, include_expert_lm_head: bool = True
                       ) -> Dict[str, torch.Tensor]:
-    """Return the tensors under openpi's saved names (the layout `load_pi05_weights` reads).
+    """
+    Return the tensors under openpi's saved names (the layout `load_pi05_weights` reads).
 
     The expert lm_head that openpi's PI0Pytorch carries (unused) is written as zeros so that
     openpi's strict `load_model` accepts the file.
@@ -139,7 +142,8 @@ def save_pi05_weights(model: PI05Model, path: Union[str, os.PathLike],
 
 
 def init_random_weights(model: PI05Model, seed: int) -> PI05Model:
-    """Deterministic, sensibly scaled random weights (for demo and test checkpoints).
+    """
+    Deterministic, sensibly scaled random weights (for demo and test checkpoints).
 
     Each parameter draws from its own generator seeded by (seed, name), so the values do not
     depend on construction order or device. Linear weights ~ N(0, 1/fan_in), biases ~

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""PI0.5: PaliGemma (SigLIP + Gemma) prefix, Gemma action expert with adaRMSNorm, flow matching.
+"""
+PI0.5: PaliGemma (SigLIP + Gemma) prefix, Gemma action expert with adaRMSNorm, flow matching.
 
 Sampling: the prefix (3 x 256 image tokens + prompt tokens) runs once through the VLM into a KV
 cache; then `num_steps` Euler steps integrate the velocity field from t=1 (noise) to t=0
@@ -51,7 +52,8 @@ class InputError(ValueError):
 
 @dataclasses.dataclass
 class PrefixCache:
-    """The VLM keys/values of the prefix (RoPE applied), one static buffer per layer.
+    """
+    The VLM keys/values of the prefix (RoPE applied), one static buffer per layer.
 
     buffers[l] holds [B, kv_heads, P + reserve, head_dim]: the P prefix tokens, then room for
     the action tokens of each denoising step. pad_mask [B, P] bool; num_valid [B] int64.
@@ -94,7 +96,8 @@ def euler_times(num_steps: int) -> Tuple[torch.Tensor, List[torch.Tensor]]:
 
 def sample_training_time(batch: int, device: torch.device,
                          generator: Optional[torch.Generator] = None) -> torch.Tensor:
-    """Draw openpi's training times [B] float32: Beta(1.5, 1) * 0.999 + 0.001, in (0.001, 1].
+    """
+    Draw openpi's training times [B] float32: Beta(1.5, 1) * 0.999 + 0.001, in (0.001, 1].
 
     Beta(a, 1) has CDF x^a, so U^(1/a) with U ~ U(0, 1) is an exact sample (and takes a
     generator, which torch's Beta distribution does not).
@@ -105,7 +108,8 @@ def sample_training_time(batch: int, device: torch.device,
 
 
 def make_attention_mask(pad: torch.Tensor, ar: torch.Tensor) -> torch.Tensor:
-    """Apply openpi's block rule: q sees k iff cumsum(ar)[k] <= cumsum(ar)[q], both valid.
+    """
+    Apply openpi's block rule: q sees k iff cumsum(ar)[k] <= cumsum(ar)[q], both valid.
 
     pad [B, L] bool, ar [B, L] (1 starts a new causal block) -> additive bias [B, 1, L, L] f32.
     """
@@ -117,7 +121,8 @@ def make_attention_mask(pad: torch.Tensor, ar: torch.Tensor) -> torch.Tensor:
 
 def suffix_masks(batch: int, horizon: int, device: torch.device
                  ) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Pad and ar masks [B, H] bool of the action tokens: all valid; ar = [1, 0, ..., 0].
+    """
+    Pad and ar masks [B, H] bool of the action tokens: all valid; ar = [1, 0, ..., 0].
 
     The single 1 starts a new block: prefix tokens never see the actions, while the action
     tokens see every valid prefix token and each other (the prefix's ar mask is all 0).
@@ -200,7 +205,8 @@ class PI05Model(nn.Module):
     # --- prefix: images + prompt ----------------------------------------------------------------
 
     def embed_images(self, images: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        """Every camera through SigLIP + projector: -> [B, n_cams * 256, W_vlm].
+        """
+        Every camera through SigLIP + projector: -> [B, n_cams * 256, W_vlm].
 
         images[slot]: [B, S, S, 3] float in [-1, 1], channels-last. Masked cameras are encoded
         too (they are excluded by the attention mask), as openpi does.
@@ -230,7 +236,8 @@ class PI05Model(nn.Module):
 
     def fill_prefix_cache(self, prefix_embs: torch.Tensor, prefix_pad: torch.Tensor,
                           reserve: Optional[int] = None) -> PrefixCache:
-        """Run the prefix through the VLM (bidirectional among valid tokens) -> its KV cache.
+        """
+        Run the prefix through the VLM (bidirectional among valid tokens) -> its KV cache.
 
         `reserve` (default action_horizon) extra slots per layer hold the action tokens'
         keys/values during denoising.
@@ -252,7 +259,8 @@ class PI05Model(nn.Module):
     # --- time conditioning ----------------------------------------------------------------------
 
     def time_embedding(self, time: torch.Tensor) -> torch.Tensor:
-        """Sin-cos embedding of flow time [B] -> [B, W_expert] float32 (sin half, cos half).
+        """
+        Sin-cos embedding of flow time [B] -> [B, W_expert] float32 (sin half, cos half).
 
         numerics 'pytorch': computed in float64 then cast (openpi PyTorch); 'jax': float32.
         """
@@ -296,7 +304,8 @@ class PI05Model(nn.Module):
 
     def denoise_trajectory(self, cache: PrefixCache, noise: torch.Tensor,
                            num_steps: Optional[int] = None) -> Iterator[EulerStep]:
-        """Yield every Euler step from t=1 (x = noise) towards t=0, as openpi integrates.
+        """
+        Yield every Euler step from t=1 (x = noise) towards t=0, as openpi integrates.
 
         The adaRMS modulations of all time values are computed before the first step.
         """
@@ -325,7 +334,8 @@ class PI05Model(nn.Module):
                        tokens: torch.Tensor, token_mask: torch.Tensor,
                        noise: Optional[torch.Tensor] = None, num_steps: Optional[int] = None,
                        generator: Optional[torch.Generator] = None) -> torch.Tensor:
-        """Flow-matching sample: -> actions [B, action_horizon, action_dim] float32.
+        """
+        Flow-matching sample: -> actions [B, action_horizon, action_dim] float32.
 
         images[slot] [B, S, S, 3] float in [-1, 1]; image_masks[slot] bool [B] (None: all
         present); tokens int64 [B, L]; token_mask bool [B, L]; noise float32 [B, H, A] (drawn
@@ -371,7 +381,8 @@ class PI05Model(nn.Module):
                      token_mask: torch.Tensor, actions: torch.Tensor,
                      noise: Optional[torch.Tensor] = None, time: Optional[torch.Tensor] = None,
                      generator: Optional[torch.Generator] = None) -> torch.Tensor:
-        """Flow-matching loss, elementwise [B, H, A]: (u_t - v_t)^2 with u_t = noise - actions.
+        """
+        Flow-matching loss, elementwise [B, H, A]: (u_t - v_t)^2 with u_t = noise - actions.
 
         x_t = time * noise + (1 - time) * actions; time [B] float32 in (0, 1]. As in openpi's
         training forward, noise ~ N(0, 1) and time ~ Beta(1.5, 1) * 0.999 + 0.001 are drawn

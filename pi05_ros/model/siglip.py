@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""SigLIP vision tower (pre-LN ViT, no pooling head) as PaliGemma uses it.
+"""
+SigLIP vision tower (pre-LN ViT, no pooling head) as PaliGemma uses it.
 
 Submodule names follow HF's SiglipVisionTransformer so openpi state_dict keys load directly.
 """

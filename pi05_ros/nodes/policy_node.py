@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The PI0.5 policy node (managed / lifecycle): cameras + joint states + prompt -> action chunks.
+"""
+The PI0.5 policy node (managed / lifecycle): cameras + joint states + prompt -> action chunks.
 
 configure
     loads the robot profile and the checkpoint, warms the model up, creates the observation cache
@@ -256,7 +257,8 @@ class PolicyNode(LifecycleNode):
                 self.params[spec.name] = read_parameter(self, spec.name)
 
     def camera_topic(self, camera: str) -> str:
-        """Return the topic ``camera`` is read from.
+        """
+        Return the topic ``camera`` is read from.
 
         A camera left on its profile topic but switched to the compressed transport reads
         ``<topic>/compressed``, where image_transport publishes it: the raw topic carries

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Checkpoint directories: which files hold the weights, the architecture and the norm stats.
+"""
+Checkpoint directories: which files hold the weights, the architecture and the norm stats.
 
 Layouts:
 
@@ -144,7 +145,8 @@ LeRobotParts = Tuple[PI05Config, Dict[str, NormStats], str, str, bool]
 
 
 def load_lerobot_checkpoint(directory: Path) -> LeRobotParts:
-    """Read a LeRobot pi05 directory with ``pi05_ros.model.lerobot_keys``.
+    """
+    Read a LeRobot pi05 directory with ``pi05_ros.model.lerobot_keys``.
 
     Returns (architecture, {'state', 'actions'} stats, stats file, normalization mode,
     whether the model predicts relative actions).

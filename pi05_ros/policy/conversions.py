@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Named unit conversions a robot profile can apply to one state or action dimension.
+"""
+Named unit conversions a robot profile can apply to one state or action dimension.
 
 ALOHA's grippers (openpi ``aloha_policy.py``, ``adapt_to_pi=True``): the robot reports a
 normalized *linear* gripper position, the PI0 base model was trained on a normalized *angular*

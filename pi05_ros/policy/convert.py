@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""``pi05-convert SRC DST``: an openpi JAX checkpoint -> an openpi PyTorch checkpoint directory.
+"""
+``pi05-convert SRC DST``: an openpi JAX checkpoint -> an openpi PyTorch checkpoint directory.
 
 DST receives ``model.safetensors`` (openpi PyTorch key layout, the token embedding stored under
 the tied ``paligemma_with_expert.paligemma.lm_head.weight`` name as ``save_model`` does),
@@ -42,7 +43,8 @@ class ConvertError(ValueError):
 
 def write_safetensors(path: Path, tensors: Mapping[str, torch.Tensor],
                       metadata: Optional[Dict[str, str]] = None) -> None:
-    """Write ``tensors`` in the safetensors format, one tensor at a time.
+    """
+    Write ``tensors`` in the safetensors format, one tensor at a time.
 
     Unlike ``safetensors.torch.save_file`` no second in-memory copy of the whole model is made,
     which matters for the 3B-parameter model. The file is written next to ``path`` and renamed

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""A tiny random-weight PI0.5 checkpoint for demos and tests (seconds to build, deterministic).
+"""
+A tiny random-weight PI0.5 checkpoint for demos and tests (seconds to build, deterministic).
 
 ``make_demo_checkpoint(directory)`` writes the openpi PyTorch layout::
 
@@ -71,7 +72,8 @@ def _corpus() -> Iterator[str]:
 
 
 def train_demo_tokenizer(path: Union[str, Path]) -> Path:
-    """Train a small BPE SentencePiece model with PaliGemma's special ids.
+    """
+    Train a small BPE SentencePiece model with PaliGemma's special ids.
 
     Pad 0, eos 1, bos 2, unk 3; split digits, no dummy prefix, identity normalization and byte
     fallback.
@@ -89,7 +91,8 @@ def train_demo_tokenizer(path: Union[str, Path]) -> Path:
 
 
 def demo_norm_stats(profile: RobotProfile) -> dict:
-    """Stats for the profile's model dims, centred on 0.
+    """
+    Stats for the profile's model dims, centred on 0.
 
     States span [-1, 1] (q01/q99). Actions span [-1, 1] too, except delta actions, which span
     +-DEMO_DELTA_RANGE: the random network's chunks then stay within a few milliradians of the

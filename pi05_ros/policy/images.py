@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Camera images to model inputs, the way openpi does it.
+"""
+Camera images to model inputs, the way openpi does it.
 
 An RGB uint8 image of any size is resized with padding to 224x224 (openpi's
 ``image_tools.resize_with_pad``: aspect-preserving PIL bilinear resize, black padding split evenly,

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""State / action normalization from openpi's ``norm_stats.json``.
+"""
+State / action normalization from openpi's ``norm_stats.json``.
 
 File format: ``{"norm_stats": {"state": {"mean", "std", "q01", "q99"}, "actions": {...}}}``.
 
@@ -116,13 +117,13 @@ def save_norm_stats(path: Union[str, Path], stats: Dict[str, NormStats]) -> None
 
 
 class Normalizer:
-    """Normalize inputs and unnormalize outputs with one set of stats.
+    """
+    Normalize inputs and unnormalize outputs with one set of stats.
 
-    Args:
-        stats: key ('state', 'actions') -> NormStats.
-        mode: 'quantile' (PI0.5) or 'zscore'.
-        source: where the stats came from, used in error messages.
-        convention: 'openpi' (epsilon 1e-6 always added) or 'lerobot' (see module doc).
+    :param stats: key ('state', 'actions') -> NormStats.
+    :param mode: 'quantile' (PI0.5) or 'zscore'.
+    :param source: where the stats came from, used in error messages.
+    :param convention: 'openpi' (epsilon 1e-6 always added) or 'lerobot' (see module doc).
     """
 
     def __init__(self, stats: Dict[str, NormStats], mode: str = 'quantile',

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The host-side transforms around the network (numpy only), shared by the live node and replay.
+"""
+The host-side transforms around the network (numpy only), shared by the live node and replay.
 
 ``preprocess``: Observation -> ModelInputs (openpi's order: robot inputs -> normalize state ->
 resize images -> tokenize prompt with the discretized normalized state).
@@ -51,16 +52,16 @@ class ModelInputs:
 
 
 class PolicyTransforms:
-    """Robot profile + normalization + tokenizer: the pure parts of a policy.
+    """
+    Robot profile + normalization + tokenizer: the pure parts of a policy.
 
-    Args:
-        profile: the robot profile.
-        normalizer: state/action normalization from the checkpoint's stats.
-        tokenizer: the prompt tokenizer (its ``max_len`` is the model's token budget).
-        image_slots: the model's image slots in prefix order.
-        allow_missing_cameras: a profile camera absent from an observation becomes a black image
-            with mask False instead of an error.
-        image_threads: threads resizing camera frames in parallel (0: resize inline).
+    :param profile: the robot profile.
+    :param normalizer: state/action normalization from the checkpoint's stats.
+    :param tokenizer: the prompt tokenizer (its ``max_len`` is the model's token budget).
+    :param image_slots: the model's image slots in prefix order.
+    :param allow_missing_cameras: a profile camera absent from an observation becomes a black image
+        with mask False instead of an error.
+    :param image_threads: threads resizing camera frames in parallel (0: resize inline).
 
     Frames are prepared by :meth:`prepare_image`, which remembers the last frame of each camera:
     preparing a frame before ``preprocess`` (from another thread, e.g. when it arrives) saves
@@ -100,7 +101,8 @@ class PolicyTransforms:
             self._executor.shutdown(wait=False)
 
     def prepare_image(self, camera: str, image: np.ndarray) -> np.ndarray:
-        """One camera's (H, W, 3) uint8 RGB frame -> its (224, 224, 3) float32 model input.
+        """
+        One camera's (H, W, 3) uint8 RGB frame -> its (224, 224, 3) float32 model input.
 
         Rotated if the profile says so, resized with padding as openpi, mapped to [-1, 1]. The
         result for the camera's last frame is remembered by the identity of ``image`` when

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Robot profiles: how one robot's joints, cameras and units map onto PI0.5's inputs and outputs.
+"""
+Robot profiles: how one robot's joints, cameras and units map onto PI0.5's inputs and outputs.
 
 A profile is a YAML file in ``config/profiles/`` (see doc/policy.md for every field). Loading
 validates every field and raises :class:`ProfileError` naming the field. The two pure functions
@@ -55,7 +56,8 @@ class CameraSpec:
 
 @dataclass(frozen=True)
 class RobotProfile:
-    """Everything robot-specific between an Observation and an ActionChunk.
+    """
+    Everything robot-specific between an Observation and an ActionChunk.
 
     ``joint_names`` are the chunk columns (what the executor commands); ``state_names`` the order
     of ``Observation.state`` (the same as ``joint_names`` for every joint-space robot).
@@ -106,7 +108,8 @@ class RobotProfile:
 
 
 def state_to_model(profile: RobotProfile, state: np.ndarray) -> np.ndarray:
-    """(S,) robot state in ``state_names`` order -> (len(state_dims),) model-space state.
+    """
+    (S,) robot state in ``state_names`` order -> (len(state_dims),) model-space state.
 
     Reorders into the model layout, applies the per-dimension sign flips, then the named unit
     conversions (openpi's ``_decode_state`` order).
@@ -122,7 +125,8 @@ def state_to_model(profile: RobotProfile, state: np.ndarray) -> np.ndarray:
 
 def actions_to_robot(profile: RobotProfile, actions: np.ndarray, state: np.ndarray,
                      model_state: np.ndarray) -> np.ndarray:
-    """(H, >=A) unnormalized model actions -> (H, J) absolute targets in ``joint_names`` order.
+    """
+    (H, >=A) unnormalized model actions -> (H, J) absolute targets in ``joint_names`` order.
 
     Steps (openpi order): keep the first A = len(action_dims) dims; delta space adds the
     model-space state of the same joint on masked dims (AbsoluteActions); sign flips; named unit
@@ -436,7 +440,8 @@ def shipped_profiles() -> Tuple[str, ...]:
 
 def load_profile(name_or_path: Union[str, Path], joint_names: Optional[Sequence[str]] = None,
                  **overrides) -> RobotProfile:
-    """Load a robot profile by name (``config/profiles/<name>.yaml``) or YAML path.
+    """
+    Load a robot profile by name (``config/profiles/<name>.yaml``) or YAML path.
 
     ``joint_names`` gives the robot's own joint names (required by ``generic``; for other
     profiles it renames their joints one to one). ``overrides`` replace top-level YAML fields,

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The in-process policy: an Observation in, an ActionChunk of absolute joint targets out.
+"""
+The in-process policy: an Observation in, an ActionChunk of absolute joint targets out.
 
     policy = Policy.from_checkpoint('ckpt/pi05_droid', 'droid', device='cuda', dtype='bfloat16')
     chunk = policy.infer(observation)   # chunk.positions (chunk_rows, J), chunk.timing_ms
@@ -75,7 +76,8 @@ def _sync(device: torch.device) -> None:
 @torch.no_grad()
 def run_model(model: PI05Model, batch: ModelBatch, noise: torch.Tensor,
               num_steps: Optional[int] = None) -> Tuple[torch.Tensor, Dict[str, float]]:
-    """Run the network: prefix pass, then the Euler denoising -> (actions [B, H, A], timing ms).
+    """
+    Run the network: prefix pass, then the Euler denoising -> (actions [B, H, A], timing ms).
 
     ``noise`` [B, H, A] float32 is x at t=1. Same result as ``model.sample_actions``; split so the
     prefix and the denoising are timed separately.
@@ -107,7 +109,8 @@ def describe_config(config: PI05Config) -> str:
 
 
 class Policy:
-    """PI0.5 on one robot: transforms + network + diagnostics.
+    """
+    PI0.5 on one robot: transforms + network + diagnostics.
 
     Build it with :meth:`from_checkpoint`; the constructor takes ready parts (tests, custom
     loading). ``seed`` makes the noise reproducible when ``infer`` is not given noise.
@@ -149,7 +152,8 @@ class Policy:
                         num_steps: Optional[int] = None, warmup: bool = True,
                         prompt_overflow: str = 'error', allow_missing_cameras: bool = False,
                         seed: Optional[int] = None) -> 'Policy':
-        """Load a checkpoint directory for a robot profile (name, YAML path or RobotProfile).
+        """
+        Load a checkpoint directory for a robot profile (name, YAML path or RobotProfile).
 
         ``dtype`` 'float32' or 'bfloat16' (openpi's mixed precision); ``numerics`` 'pytorch'
         (openpi PyTorch) or 'jax'; ``prompt_overflow`` 'error' or 'truncate' (logged).
@@ -235,7 +239,8 @@ class Policy:
         return self.transforms.preprocess(observation)
 
     def infer(self, observation: Observation, noise: Optional[np.ndarray] = None) -> ActionChunk:
-        """Observation -> ActionChunk of ``chunk_rows`` absolute targets in the profile's joints.
+        """
+        Observation -> ActionChunk of ``chunk_rows`` absolute targets in the profile's joints.
 
         ``noise`` (action_horizon, action_dim) fixes the flow's starting point (replay, tests).
         """

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-r"""The PI0.5 prompt: text cleaning, discretized state, SentencePiece ids, padding and mask.
+r"""
+The PI0.5 prompt: text cleaning, discretized state, SentencePiece ids, padding and mask.
 
 Two prompt formats exist in openpi:
 
@@ -51,7 +52,8 @@ def clean_prompt(prompt: str) -> str:
 
 
 def discretize_state(state: np.ndarray) -> np.ndarray:
-    """(D,) normalized state -> (D,) int64 bin index in [-1, 255] (256 bins over [-1, 1]).
+    """
+    (D,) normalized state -> (D,) int64 bin index in [-1, 255] (256 bins over [-1, 1]).
 
     Values below -1 give -1 and values at or above 1 - 1/128 give 255, exactly like
     ``np.digitize(state, linspace(-1, 1, 257)[:-1]) - 1`` in openpi.
@@ -93,15 +95,15 @@ def pad_tokens(ids: List[int], max_len: int, overflow: str = 'truncate',
 
 
 class PromptTokenizer:
-    """PaliGemma SentencePiece tokenizer with the PI0.5 prompt formats.
+    """
+    PaliGemma SentencePiece tokenizer with the PI0.5 prompt formats.
 
-    Args:
-        model_path: a SentencePiece ``.model`` file (``paligemma_tokenizer.model`` for real
-            checkpoints).
-        max_len: the model's token budget (``max_token_len``; 200 for released PI0.5).
-        prompt_format: ``'state'`` (discretized state in the prompt) or ``'text'``.
-        overflow: ``'error'`` raises :class:`PromptTooLongError`; ``'truncate'`` logs a
-            warning and keeps the first ``max_len`` tokens (openpi's behaviour).
+    :param model_path: a SentencePiece ``.model`` file (``paligemma_tokenizer.model`` for real
+        checkpoints).
+    :param max_len: the model's token budget (``max_token_len``; 200 for released PI0.5).
+    :param prompt_format: ``'state'`` (discretized state in the prompt) or ``'text'``.
+    :param overflow: ``'error'`` raises :class:`PromptTooLongError`; ``'truncate'`` logs a
+        warning and keeps the first ``max_len`` tokens (openpi's behaviour).
     """
 
     def __init__(self, model_path: Union[str, Path], max_len: int, prompt_format: str = 'state',

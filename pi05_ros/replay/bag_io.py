@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Reading and writing ROS 2 bags (mcap and sqlite3) with ``rosbags``, without ROS.
+"""
+Reading and writing ROS 2 bags (mcap and sqlite3) with ``rosbags``, without ROS.
 
 Every failure of the underlying library (a missing metadata file, a truncated mcap chunk, a
 malformed sqlite3 database, a message that does not deserialize) becomes a :class:`BagError`
@@ -87,7 +88,8 @@ def resolve_bag_directory(path: PathLike) -> Path:
 
 
 class BagReader:
-    """A ROS 2 bag opened for reading (mcap or sqlite3; Humble or Jazzy).
+    """
+    A ROS 2 bag opened for reading (mcap or sqlite3; Humble or Jazzy).
 
     Use as a context manager. ``topics`` maps topic name -> message type.
     """
@@ -175,7 +177,8 @@ def describe(err: BaseException) -> str:
 
 
 class BagWriter:
-    """A ROS 2 bag opened for writing, Humble-compatible (metadata version 8).
+    """
+    A ROS 2 bag opened for writing, Humble-compatible (metadata version 8).
 
     ``storage`` is 'mcap' or 'sqlite3'. Use as a context manager; topics are added on first write.
     """

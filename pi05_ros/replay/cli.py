@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""``pi05-replay`` / ``ros2 run pi05_ros replay_eval``: evaluate a policy on a rosbag.
+"""
+``pi05-replay`` / ``ros2 run pi05_ros replay_eval``: evaluate a policy on a rosbag.
 
     pi05-replay BAG --checkpoint DIR --profile PROFILE [--truth-topic TOPIC] [-o DIR]
     pi05-replay --demo            # synthetic bag + tiny random checkpoint, whole evaluation
@@ -188,7 +189,8 @@ def params_file_for(args: argparse.Namespace) -> Optional[Path]:
 
 def executor_settings_from_args(args: argparse.Namespace,
                                 profile) -> Tuple[ExecutorSettings, Optional[Path]]:
-    """Return the live executor node's settings from the parameter file, with the overrides.
+    """
+    Return the live executor node's settings from the parameter file, with the overrides.
 
     Returns the settings (limits in the profile's joint order) and the parameter file used
     (None: the built-in fallback).

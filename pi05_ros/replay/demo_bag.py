@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""A synthetic recording for the replay demo: three cameras, joint states, a prompt, commands.
+"""
+A synthetic recording for the replay demo: three cameras, joint states, a prompt, commands.
 
 The arm follows a smooth sum-of-sines trajectory; the recorded command leads the measured joint
 state by ``tracking_lag_s`` (as a position controller would). Cameras show a fixed per-camera
@@ -58,7 +59,8 @@ class DemoBagSpec:
 
 
 def demo_trajectory(times_s: np.ndarray, num_joints: int) -> np.ndarray:
-    """(T, J) smooth joint positions: per-joint sums of two sines.
+    """
+    (T, J) smooth joint positions: per-joint sums of two sines.
 
     Amplitude <= 0.33 rad and speed <= 0.44 rad/s, an unhurried arm motion.
     """
@@ -136,7 +138,8 @@ def _timeline(spec: DemoBagSpec) -> Sequence[Tuple[int, int, str, int]]:
 
 def write_demo_bag(path: PathLike, spec: DemoBagSpec, storage: str = 'mcap',
                    extra: Sequence[Tuple[int, str, object]] = ()) -> Path:
-    """Write the synthetic recording to a new bag directory ``path``; return it.
+    """
+    Write the synthetic recording to a new bag directory ``path``; return it.
 
     ``extra`` (time_ns, topic, message) are written too, in time order (e.g. mode switches).
     """

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Replay evaluation: what the live policy node and executor would have done on a recording.
+"""
+Replay evaluation: what the live policy node and executor would have done on a recording.
 
 Messages are read from the bag in bag-time order and fed to the same
 :class:`~pi05_ros.observation_cache.ObservationCache`, image conversion,
@@ -160,7 +161,8 @@ def select_topics(reader: BagReader, profile, options: ReplayOptions) -> ReplayT
 
 
 def check_bag(bag_path, profile, options: ReplayOptions) -> ReplayTopics:
-    """Open the bag, select its topics and convert each camera's first frame.
+    """
+    Open the bag, select its topics and convert each camera's first frame.
 
     Fails fast, before a model is loaded, with the same errors the replay would raise.
     """
@@ -244,7 +246,8 @@ class ReplayRecord:
 
 
 class Replayer:
-    """Feeds bag messages and the simulated clock to cache, policy and executor.
+    """
+    Feeds bag messages and the simulated clock to cache, policy and executor.
 
     Call :meth:`feed` with every message in bag-time order, then :meth:`finish`. Internal events
     (executor ticks, inference cycles, chunk deliveries) strictly before a message's time run
@@ -329,7 +332,8 @@ class Replayer:
             self._truth_last = (message.time_ns, 1)
 
     def extend_truth(self, reader: BagReader) -> None:
-        """Read the truth recorded after the replay stopped, up to the last chunk's last row.
+        """
+        Read the truth recorded after the replay stopped, up to the last chunk's last row.
 
         A run cut short by ``duration_s`` or ``max_inferences`` still scores every row of its
         last chunks against what the bag holds.
@@ -539,7 +543,8 @@ def run_replay(bag_path, profile, policy, options: Optional[ReplayOptions] = Non
                limits: Optional[JointLimits] = None, progress: bool = False,
                on_inference: Optional[Callable[[Replayer], None]] = None,
                run_info: Optional[Mapping[str, object]] = None) -> ReplayResult:
-    """Replay ``bag_path`` through ``policy`` (a loaded Policy) and the executor.
+    """
+    Replay ``bag_path`` through ``policy`` (a loaded Policy) and the executor.
 
     Ctrl-C (KeyboardInterrupt, also when raised by ``on_inference``) stops the run where it is;
     the result then covers the replayed part and ``result.interrupted`` is True. Errors in the

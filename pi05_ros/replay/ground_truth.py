@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Ground truth for replay: what the robot was commanded to do, or what it did, over time.
+"""
+Ground truth for replay: what the robot was commanded to do, or what it did, over time.
 
 Sources (chosen by the message type of the truth topic):
 
@@ -42,7 +43,8 @@ TRUTH_TYPES = (FLOAT64_ARRAY, JOINT_STATE, JOINT_TRAJECTORY)
 
 
 class JointStateMerger:
-    """The latest position of every profile joint, from JointState messages with some joints.
+    """
+    The latest position of every profile joint, from JointState messages with some joints.
 
     An arm driver and a gripper driver often both publish ``/joint_states``, each its own joints.
     """
@@ -52,7 +54,8 @@ class JointStateMerger:
         self._latest = np.full(len(self._index), np.nan)
 
     def add(self, msg) -> Optional[np.ndarray]:
-        """Take one message; return the (J,) positions once every joint has a finite value.
+        """
+        Take one message; return the (J,) positions once every joint has a finite value.
 
         Raises ValueError for a malformed message (names and positions of different lengths).
         """

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Replay metrics: predicted chunks against ground truth, and inference latency (numpy only).
+"""
+Replay metrics: predicted chunks against ground truth, and inference latency (numpy only).
 
 Errors are ``prediction - truth`` in joint units (radians / metres). Ground truth is a time
 series of joint vectors, linearly interpolated at each chunk row's time; a row whose time lies

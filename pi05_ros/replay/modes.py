@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The teleop / policy / hold mode timeline of a recording, replayed from its switch events.
+"""
+The teleop / policy / hold mode timeline of a recording, replayed from its switch events.
 
 Switch events recorded in the bag (mode requests, the intervention Bool stream, the teleop
 JointState stream, joint states, chunks) become :mod:`pi05_ros.control.mode_switch` events and
@@ -69,7 +70,8 @@ def _by_suffix(bag_topics: Mapping[str, str], msgtype: str, suffix: str) -> Opti
 
 def detect_mode_topics(bag_topics: Mapping[str, str],
                        overrides: Optional[Mapping[str, str]] = None) -> ModeTopics:
-    """Mode topics by name (``*/mode_request``, ``*/intervention``, ``*/mode``) or override.
+    """
+    Mode topics by name (``*/mode_request``, ``*/intervention``, ``*/mode``) or override.
 
     ``overrides`` maps a :class:`ModeTopics` field to a topic ('' disables it). The teleop and
     chunk topics are only used when named.
@@ -135,7 +137,8 @@ def replay_modes(log: ModeEventLog, limits: JointLimits, executor_config: Execut
                  tick_ns: int, start_ns: int, end_ns: int,
                  predicted: Sequence[tuple] = (),
                  config: Optional[ModeSwitchConfig] = None) -> Dict[str, object]:
-    """Run the switch over the recorded events; the mode timeline as JSON-friendly data.
+    """
+    Run the switch over the recorded events; the mode timeline as JSON-friendly data.
 
     ``predicted`` (available_ns, chunk) pairs stand in for the live policy's chunks when the bag
     has no chunk topic.
@@ -172,7 +175,8 @@ def replay_modes(log: ModeEventLog, limits: JointLimits, executor_config: Execut
 
 def compare_with_recorded(recorded: Sequence[tuple], replayed: Sequence[tuple],
                           tolerance_ns: int) -> Dict[str, object]:
-    """Compare the recorded ``~/mode`` messages with the replayed changes, modes and times.
+    """
+    Compare the recorded ``~/mode`` messages with the replayed changes, modes and times.
 
     ``recorded``: (bag time, mode) per message; ``replayed``: (stamp, new mode) per change,
     starting from HOLD. The timelines match when the modes change in the same order and each

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The replay report directory: metrics.json, PNG plots and an index.html that shows them.
+"""
+The replay report directory: metrics.json, PNG plots and an index.html that shows them.
 
 Plots use matplotlib's object API (``Figure`` + Agg), never pyplot, so no display is needed and
 no global state is touched. Every file is written to a temporary name and renamed, so a report
@@ -304,7 +305,8 @@ img{{max-width:100%}}.warn{{color:#b00;font-weight:bold}}</style></head><body>
 
 def write_report(directory, metrics: Mapping, series: Mapping,
                  timings: Sequence[Mapping[str, float]]) -> Dict[str, Path]:
-    """Write metrics.json, the plots and index.html into ``directory``; return their paths.
+    """
+    Write metrics.json, the plots and index.html into ``directory``; return their paths.
 
     ``series`` holds the arrays to plot: t0_ns, truth_times_ns / truth_values (N, J),
     command_times_ns / command_positions (T, J), chunk_times_ns / chunk_positions (per chunk),
