@@ -16,6 +16,8 @@
 
 import json
 import logging
+import subprocess
+import sys
 
 import numpy as np
 from pi05_ros.policy.tokenizer import (clean_prompt, discretize_state, PromptTokenizer,
@@ -53,14 +55,50 @@ def test_every_oracle_case_reproduced_exactly(golden_dir):
                 case['sentencepiece_calls'][0]['text'], case['name']
 
 
-def test_truncation_is_logged_and_keeps_the_budget(golden_dir, caplog):
+class Records(logging.Handler):
+    """Keep every record handed to this handler."""
+
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.records = []
+
+    def emit(self, record):
+        self.records.append(record)
+
+
+def test_truncation_is_logged_and_keeps_the_budget(golden_dir):
     case = next(c for c in oracle_cases(golden_dir) if c['name'] == 'p2_truncated')
     tokenizer = PromptTokenizer(golden_dir / 'tokenizer' / 'tokenizer.model',
                                 int(case['max_len']), overflow='truncate')
-    with caplog.at_level(logging.WARNING):
+    # a handler on the module's own logger: no dependence on propagation to the root logger
+    # (launch_testing's pytest plugin imports launch, whose logger class does not propagate)
+    handler, logger = Records(), logging.getLogger('pi05_ros.policy.tokenizer')
+    logger.addHandler(handler)
+    try:
         tokens, mask = tokenizer.tokenize(case['prompt'], oracle_state(case))
+    finally:
+        logger.removeHandler(handler)
     assert mask.all() and len(tokens) == int(case['max_len'])
-    assert any('truncat' in r.getMessage() for r in caplog.records)
+    assert [r.levelno for r in handler.records if 'truncat' in r.getMessage()] == [logging.WARNING]
+
+
+def test_truncation_warning_reaches_root_handlers_under_a_non_propagating_logger_class():
+    # what launch does (launch.logging.LaunchLogger) before pi05_ros is imported
+    code = (
+        'import logging, sys\n'
+        'class Quiet(logging.Logger):\n'
+        '    def __init__(self, *a, **k):\n'
+        '        super().__init__(*a, **k)\n'
+        '        self.propagate = False\n'
+        'logging.setLoggerClass(Quiet)\n'
+        'logging.basicConfig(stream=sys.stdout, format="%(levelname)s %(message)s")\n'
+        'from pi05_ros.policy.tokenizer import pad_tokens\n'
+        'pad_tokens(list(range(9)), 4, "truncate", "prompt")\n'
+    )
+    result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert 'WARNING prompt: 9 tokens exceed max_token_len=4; truncating' in result.stdout
 
 
 def test_prompt_over_budget_raises_naming_prompt_by_default(golden_dir):

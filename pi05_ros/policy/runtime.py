@@ -46,6 +46,7 @@ import torch
 
 DTYPES = {'float32': torch.float32, 'bfloat16': torch.bfloat16}
 logger = logging.getLogger(__name__)
+logger.propagate = True  # as in tokenizer.py: survive launch's LaunchLogger class
 
 
 @dataclass(frozen=True)

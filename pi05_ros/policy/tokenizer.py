@@ -40,6 +40,9 @@ STATE_BINS = 256
 PAD_ID = 0
 
 logger = logging.getLogger(__name__)
+# a replaced logger class may not propagate (launch's LaunchLogger): the warning must reach
+# the application's handlers all the same
+logger.propagate = True
 
 
 class PromptTooLongError(ValueError):
