@@ -40,7 +40,8 @@ from typing import Any, Callable, List, Optional
 
 import rclpy
 from rclpy.exceptions import ParameterException
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.executors import (ExternalShutdownException, MultiThreadedExecutor,
+                             SingleThreadedExecutor)
 from rclpy.signals import SignalHandlerOptions
 
 #: exceptions from a node's constructor that mean "bad configuration": one line, exit 2
@@ -114,7 +115,11 @@ def spin_node(make_node: Callable[[], Any], num_threads: int, args=None,
     stop = StopRequest()
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     node = None
-    executor = MultiThreadedExecutor(num_threads=num_threads)
+    # num_threads=1: a SingleThreadedExecutor (the policy node: short callbacks, inference on
+    # its own thread; rclpy's MultiThreadedExecutor resubmits queued tasks in a loop when a
+    # callback holds the GIL long)
+    executor = (SingleThreadedExecutor() if num_threads == 1
+                else MultiThreadedExecutor(num_threads=num_threads))
     startup_error: Optional[BaseException] = None
     try:
         try:
