@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 from pi05_ros.control.mode_switch import ModeRequest
 from pi05_ros.messages import joint_trajectory_to_chunk
+from pi05_ros.names import absolute_topic
 from pi05_ros.policy.demo_assets import make_demo_checkpoint
 from pi05_ros.policy.profiles import load_profile
 from pi05_ros.policy.runtime import Policy
@@ -291,7 +292,7 @@ def test_compressed_camera_streams_replay(tmp_path, profile, policy, bags, encod
     spec = spec_for(profile, encodings={c.name: encoding for c in profile.cameras})
     bag = write_demo_bag(tmp_path / encoding, spec)
     with BagReader(bag) as reader:
-        assert {reader.topics[c.topic] for c in profile.cameras} == {
+        assert {reader.topics[absolute_topic(c.topic)] for c in profile.cameras} == {
             'sensor_msgs/msg/CompressedImage'}
     check_bag(bag, profile, options())
     result = run_replay(bag, profile, policy, options(max_inferences=3))
@@ -324,7 +325,7 @@ def test_joint_states_split_between_arm_and_gripper_drivers(bags, profile, polic
     arm, gripper = list(profile.joint_names[:-1]), [profile.joint_names[-1]]
     with BagReader(bags['mcap']) as reader, BagWriter(split) as writer:
         for m in reader.messages(list(reader.topics)):
-            if m.topic != profile.joint_states_topic:
+            if m.topic != absolute_topic(profile.joint_states_topic):
                 writer.write(m.topic, m.time_ns, m.msg)
                 continue
             position = np.asarray(m.msg.position)

@@ -83,7 +83,7 @@ class RobotProfile:
     state_convert: Mapping[str, str] = field(default_factory=dict)
     action_convert: Mapping[str, str] = field(default_factory=dict)
     action_clip: Mapping[str, Tuple[float, float]] = field(default_factory=dict)
-    joint_states_topic: str = '/joint_states'
+    joint_states_topic: str = 'joint_states'  # relative: resolved in the node namespace
     default_prompt: Optional[str] = None
     description: str = ''
     source: str = ''
@@ -379,7 +379,7 @@ def profile_from_dict(data: Mapping, joint_names: Optional[Sequence[str]] = None
     if not isinstance(asset_id, str) or not asset_id:
         raise ProfileError(f'{where}.asset_id: expected the norm-stats asset id '
                            f'(assets/<asset_id>/norm_stats.json), got {asset_id!r}')
-    topic = data.get('joint_states_topic', '/joint_states')
+    topic = data.get('joint_states_topic', 'joint_states')
     if not isinstance(topic, str) or not topic:
         raise ProfileError(f'{where}.joint_states_topic: expected a topic name, got {topic!r}')
     prompt = data.get('default_prompt')

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
+from pi05_ros.names import absolute_topic
 from rosbags.highlevel import AnyReader
 from rosbags.rosbag2 import StoragePlugin, Writer
 from rosbags.typesys import get_typestore, Stores
@@ -211,6 +212,7 @@ class BagWriter:
 
     def write(self, topic: str, time_ns: int, msg: object) -> None:
         """Serialize ``msg`` (a rosbags message dataclass) to ``topic`` at bag time ``time_ns``."""
+        topic = absolute_topic(topic)  # a bag holds fully qualified names, like ros2 bag record
         msgtype = msg.__msgtype__
         connection = self._connections.get(topic)
         if connection is None:

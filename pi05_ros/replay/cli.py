@@ -274,6 +274,7 @@ def options_from_args(args: argparse.Namespace, settings: ExecutorSettings) -> R
 def prepare_demo(args: argparse.Namespace, output: Path) -> None:
     """Write the demo bag and checkpoint under ``output/demo_inputs``; point ``args`` at them."""
     from pi05_ros.policy.demo_assets import make_demo_checkpoint
+    from pi05_ros.names import absolute_topic
     from pi05_ros.policy.profiles import load_profile
 
     if args.demo_frames < 1:
@@ -286,8 +287,8 @@ def prepare_demo(args: argparse.Namespace, output: Path) -> None:
         shutil.rmtree(bag)  # our own bag from an earlier --demo run
     inputs.mkdir(parents=True, exist_ok=True)
     spec = DemoBagSpec(joint_names=tuple(profile.joint_names),
-                       camera_topics={c.name: c.topic for c in profile.cameras},
-                       joint_states_topic=profile.joint_states_topic,
+                       camera_topics={c.name: absolute_topic(c.topic) for c in profile.cameras},
+                       joint_states_topic=absolute_topic(profile.joint_states_topic),
                        camera_frames=args.demo_frames)
     start = time.perf_counter()
     write_demo_bag(bag, spec, storage=args.storage)

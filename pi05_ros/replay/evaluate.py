@@ -43,6 +43,7 @@ from pi05_ros.control.mode_switch import ModeSwitchConfig
 from pi05_ros.messages import (
     chunk_to_joint_trajectory, header_stamp_ns, ImageConversionError, JointTrajectoryTypes,
     message_to_rgb)
+from pi05_ros.names import absolute_topic
 from pi05_ros.observation_cache import JOINT_STATES, ObservationCache, ObservationNotReady
 from pi05_ros.replay import metrics as replay_metrics
 from pi05_ros.replay import ros_types
@@ -127,8 +128,10 @@ def select_topics(reader: BagReader, profile, options: ReplayOptions) -> ReplayT
     if unknown:
         raise ValueError(f'camera_topics: unknown cameras {unknown}; profile {profile.name!r} '
                          f'has {list(profile.camera_names)}')
-    cameras = {c.name: options.camera_topics.get(c.name, c.topic) for c in profile.cameras}
-    joint_states = options.joint_states_topic or profile.joint_states_topic
+    # profile topics are relative (node namespace); a bag holds fully qualified names
+    cameras = {c.name: absolute_topic(options.camera_topics.get(c.name, c.topic))
+               for c in profile.cameras}
+    joint_states = absolute_topic(options.joint_states_topic or profile.joint_states_topic)
     reader.require_topics(list(cameras.values()), what='camera')
     reader.require_topics([joint_states], what='joint states')
     bag_types = reader.topics
