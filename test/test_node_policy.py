@@ -208,9 +208,9 @@ def test_compressed_cameras_read_the_image_transport_topic(graph, checkpoint):
         'cameras.cam_high.transport': 'compressed',  # profile topic: + /compressed
         'cameras.cam_left_wrist.transport': 'compressed',
         'cameras.cam_left_wrist.topic': '/left/jpeg'})  # an explicit topic is kept as is
-    assert node.camera_topic('cam_high') == '/cam_high/image_raw/compressed'
+    assert node.camera_topic('cam_high') == 'cam_high/image_raw/compressed'  # relative
     assert node.camera_topic('cam_left_wrist') == '/left/jpeg'
-    assert node.camera_topic('cam_right_wrist') == '/cam_right_wrist/image_raw'
+    assert node.camera_topic('cam_right_wrist') == 'cam_right_wrist/image_raw'
     ok, jpeg = cv2.imencode('.jpg', np.full((48, 64, 3), 90, np.uint8))
     assert ok
     graph.advance(PERIOD)
