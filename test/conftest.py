@@ -63,3 +63,10 @@ def ros_graph(tmp_path):
     finally:
         graph.close()
         lease.release()
+
+
+@pytest.fixture(scope='session')
+def demo_checkpoint(tmp_path_factory) -> str:
+    """Return a tiny random-weight PI0.5 checkpoint for the demo profile (one per session)."""
+    from pi05_ros.policy.demo_assets import make_demo_checkpoint
+    return str(make_demo_checkpoint(tmp_path_factory.mktemp('demo_checkpoint'), 'demo', seed=1))

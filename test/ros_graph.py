@@ -266,7 +266,7 @@ class NodeProcess:
             return self.result
         if not self.alive() and self._signalled_at is None:
             return self.wait_exit(0.0)
-        if self._signalled_at is None or sig != signal.SIGINT:
+        if self._signalled_at is None:
             self.signal(sig)
         start = self._signalled_at
         try:
@@ -285,6 +285,8 @@ class NodeProcess:
 
     def kill(self) -> ShutdownResult:
         """SIGKILL: a node that dies without any cleanup."""
+        if self.result is None and self.alive():
+            self.signal(signal.SIGKILL)
         return self.stop(signal.SIGKILL, timeout=5.0)
 
 
@@ -450,6 +452,15 @@ class RosGraph:
     def wait_for_publishers(self, topic: str, count: int = 1, timeout: float = 10.0) -> None:
         self._wait(lambda: self.node.count_publishers(topic) >= count, timeout,
                    f'{topic}: fewer than {count} publishers')
+
+    def every(self, period: float, callback: Callable[[], None]):
+        """Call ``callback`` every ``period`` seconds on the test node (a timer; cancel it)."""
+        with self._lock:
+            return self.node.create_timer(period, callback)
+
+    def publisher_qos(self, topic: str) -> List[Any]:
+        """The QoS profiles the publishers of ``topic`` offer (from the graph)."""
+        return [info.qos_profile for info in self.node.get_publishers_info_by_topic(topic)]
 
     def topic_types(self) -> Dict[str, List[str]]:
         return dict(self.node.get_topic_names_and_types())

@@ -13,63 +13,98 @@
 # limitations under the License.
 
 """
-What demo.launch.py starts, through the rclpy fakes: sim robot + policy + executor, closed loop.
+What demo.launch.py starts, as three real processes over real DDS: sim robot, policy, executor.
 
-Same parameter file (config/demo.yaml), same remapping as the launch file, the real tiny demo
-model; timers fire on the fake clock in time order.
+The same parameter file (config/demo.yaml), overrides and remapping as the launch files, the
+tiny random-weight demo checkpoint. The loop closes; every node shuts down cleanly on SIGINT; a
+policy node that dies leaves the executor holding, and saying so.
 """
 
-from pathlib import Path
+import time
 
 import numpy as np
-from pi05_ros.control.executor_params import flatten
-from pi05_ros.policy.demo_assets import make_demo_checkpoint
-import pytest
-import yaml
+from ros_graph import latched_qos, sensor_qos
 
-DEMO_PARAMS = Path(__file__).resolve().parents[1] / 'config' / 'demo.yaml'
+EXECUTOR = '/pi05_executor'
+POLICY = '/pi05_policy'
+CAMERAS = {'camera_width': 160, 'camera_height': 120}  # speed only (640x480: bench)
 
 
-@pytest.mark.parametrize('output', ['float64_multi_array', 'joint_trajectory'])
-def test_demo_closes_the_loop(graph, tmp_path, output):
-    from pi05_ros.nodes.executor_node import ExecutorNode
-    from pi05_ros.nodes.policy_node import PolicyNode
-    from pi05_ros.nodes.sim_robot_node import SimRobotNode
-    params = {key.rsplit('/', 1)[1]: flatten(section['ros__parameters'])
-              for key, section in yaml.safe_load(DEMO_PARAMS.read_text()).items()}
-    checkpoint = make_demo_checkpoint(tmp_path / 'ckpt', 'demo', seed=1)
-    params['pi05_policy'].update(checkpoint_dir=str(checkpoint), torch_threads=1,
-                                 default_prompt='pick up the cube')
-    params['sim_robot'].update(camera_width=160, camera_height=120,  # speed only
-                               command_type=output)
-    params['pi05_executor']['output.type'] = output
-    graph.param_overrides.update(params)
-    graph.remaps['pi05_executor'] = {'~/action_chunk': 'pi05_policy/action_chunk'}
-    robot = SimRobotNode()
-    policy = PolicyNode()
-    executor = ExecutorNode()
-    policy.trigger_configure()
-    policy.trigger_activate()
+def start_demo(graph, checkpoint, **executor_params):
+    """Start the three nodes as demo.launch.py does; return (robot, policy, executor)."""
+    robot = graph.start_node('sim_robot_node', name='sim_robot', params_file='demo.yaml',
+                             params=CAMERAS)
+    policy = graph.start_node('policy_node', name='pi05_policy', params_file='demo.yaml',
+                              params={'checkpoint_dir': checkpoint, 'autostart': True,
+                                      'default_prompt': 'pick up the cube',
+                                      'use_sim_time': False})
+    executor = graph.start_node('executor_node', name='pi05_executor', params_file='demo.yaml',
+                                params={'use_sim_time': False, **executor_params},
+                                remaps={'~/action_chunk': 'pi05_policy/action_chunk'})
+    return robot, policy, executor
 
-    graph.spin_for(3.0)
 
-    assert len(graph.published('/pi05_policy/action_chunk')) >= 4
-    assert executor.counters['chunks_accepted'] >= 3, executor.last_chunk_result
-    assert executor.switch.mode.value == 'POLICY'
-    assert 'policy' in [m.data for m in graph.published('/pi05_executor/command_source')]
-    sent = graph.published('/sim_robot/commands')
-    if output == 'float64_multi_array':
-        commands = np.array([list(m.data) for m in sent])
-        assert len(commands) >= 250
-        steps = np.abs(np.diff(commands, axis=0))
-        executor_params = params['pi05_executor']
-        per_tick = executor_params['limits.max_velocity'][0] / executor_params['rate_hz']
-        assert steps.max() <= per_tick + 1e-9  # demo.yaml: max_velocity per executor tick
-    else:  # a spliced trajectory per accepted chunk (and per hold), not one per tick
-        assert executor.counters['chunks_accepted'] <= len(sent) < 50
-    # the simulated joints moved, and follow what the executor commands
-    assert np.abs(robot.position).max() > 1e-3
-    np.testing.assert_allclose(robot.position, executor.switch.command, atol=0.02)  # lag
-    status = [s for a in graph.published('/diagnostics') for s in a.status
-              if s.name.startswith('pi05_policy')][-1]
-    assert {kv.key: kv.value for kv in status.values}['no_chunk_reason'] == 'none'
+def joint_positions(msg):
+    return np.array(list(msg.position))
+
+
+def test_demo_loop_closes_and_every_node_stops_cleanly(ros_graph, demo_checkpoint):
+    from sensor_msgs.msg import JointState
+    from std_msgs.msg import String
+    from trajectory_msgs.msg import JointTrajectory
+    chunks = ros_graph.collect(JointTrajectory, f'{POLICY}/action_chunk')
+    sources = ros_graph.collect(String, f'{EXECUTOR}/command_source', latched_qos())
+    states = ros_graph.collect(JointState, '/joint_states', sensor_qos())
+    processes = start_demo(ros_graph, demo_checkpoint)
+    sources.wait_for(1, 60.0, lambda m: m.data == 'policy')
+    first = len(chunks)
+    start = time.monotonic()
+    chunks.wait_for(first + 4, timeout=20.0)
+    chunk_rate = (len(chunks) - first) / (time.monotonic() - start)
+    assert chunk_rate > 1.0, chunk_rate  # demo.yaml inference_rate_hz: 2
+    moved = np.abs(joint_positions(states.last) - joint_positions(states.messages[0])).max()
+    assert moved > 1e-3  # the random policy's small deltas reach the simulated joints
+    msg = chunks.last
+    assert len(msg.points) == 50 and len(msg.joint_names) == 7
+    for process in processes:
+        process.signal()
+    for process in processes:
+        result = process.stop()
+        assert result.code == 0, result.log
+        assert result.seconds < 2.0, (process.label, result.seconds)
+        assert not result.errors, result.log
+    print(f'chunk rate {chunk_rate:.2f}/s; shutdown ' + ', '.join(
+        f'{p.label} {p.result.seconds:.2f} s' for p in processes))
+
+
+def test_executor_holds_and_says_so_when_the_policy_node_dies(ros_graph, demo_checkpoint):
+    from diagnostic_msgs.msg import DiagnosticArray
+    from std_msgs.msg import String
+    sources = ros_graph.collect(String, f'{EXECUTOR}/command_source', latched_qos())
+    modes = ros_graph.collect(String, f'{EXECUTOR}/mode', latched_qos())
+    diagnostics = ros_graph.collect(DiagnosticArray, '/diagnostics')
+    robot, policy, executor = start_demo(ros_graph, demo_checkpoint,
+                                         **{'executor.chunk_timeout': 1.0})
+    sources.wait_for(1, 60.0, lambda m: m.data == 'policy')
+    killed = policy.kill()
+    assert killed.code == -9
+    died = time.monotonic()
+    sources.wait_for(2, 8.0, lambda m: m.data == 'hold')
+    held_after = sources.times[-1] - died
+    # chunk_timeout 1 s after the last accepted chunk, then the executor brakes to a stop
+    assert held_after < 1.0 + 5.0, held_after
+    print(f'policy killed: executor holding after {held_after:.2f} s')
+    assert sources.last.data == 'hold' and modes.last.data == 'POLICY'
+
+    def says_why(array):
+        for status in array.status:
+            if status.name == 'pi05_executor: executor':
+                values = {kv.key: kv.value for kv in status.values}
+                return (values['source'] == 'hold' and status.level == b'\x01'
+                        and values['executor_reason'] in ('chunk_timeout', 'chunk_exhausted')
+                        and 'holding: chunk_' in status.message)
+        return False
+    diagnostics.wait_for(1, 5.0, says_why)
+    for process in (robot, executor):
+        result = process.stop()
+        assert result.code == 0 and not result.errors, result.log

@@ -12,397 +12,315 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The executor node through the rclpy fakes: outputs, limits, teleop switching, diagnostics."""
+"""
+The executor node as its real executable over real DDS, with the simulated robot.
+
+Started like demo.launch.py starts them (config/demo.yaml, the remapping of ``~/action_chunk``);
+the test node plays the policy (chunks on ``/pi05_policy/action_chunk``), the teleop leader and
+the operator (services). Outputs of each type close the loop through sim_robot_node.
+"""
+
+import time
 
 import numpy as np
 from pi05_ros.control.action_chunk import ActionChunk
 from pi05_ros.messages.trajectory import chunk_to_joint_trajectory, JointTrajectoryTypes
 import pytest
-from ros_fakes import from_cdr, stamp, to_cdr
+from ros_graph import latched_qos, sensor_qos
 
-JOINTS = ['a', 'b']
 NODE = '/pi05_executor'
-MAX_VELOCITY = 0.5
-PERIOD = 0.01
-URDF = """<robot name="r">
-  <joint name="a" type="revolute"><limit lower="-1" upper="1" velocity="0.3"/></joint>
-  <joint name="b" type="continuous"><limit velocity="0.4"/></joint>
-</robot>"""
+JOINTS = ['joint_1', 'joint_2', 'joint_3', 'joint_4', 'joint_5', 'joint_6', 'gripper']
+MAX_VELOCITY = 2.0  # config/demo.yaml limits.max_velocity
+CHUNK_TOPIC = '/pi05_policy/action_chunk'
+REMAP = {'~/action_chunk': 'pi05_policy/action_chunk'}  # as policy.launch.py
+SMALL_CAMERAS = {'camera_width': 32, 'camera_height': 24}  # speed only
+OUTPUT_TOPICS = {'float64_multi_array': '/sim_robot/commands',
+                 'joint_state': '/sim_robot/commands',
+                 'joint_trajectory': '/sim_robot/commands'}
 
 
-def make_executor(graph, **params):
-    from pi05_ros.nodes.executor_node import ExecutorNode
-    graph.param_overrides['pi05_executor'] = {
-        'joint_names': JOINTS, 'rate_hz': 1.0 / PERIOD, 'limits.lower': [-2.0],
-        'limits.upper': [2.0], 'limits.max_velocity': [MAX_VELOCITY],
-        'limits.max_acceleration': [4.0], **params}
-    return ExecutorNode()
+def start_loop(graph, output='float64_multi_array', robot=True, **executor_params):
+    """Sim robot + executor as demo.launch.py starts them; wait until the executor is up."""
+    if robot:
+        graph.start_node('sim_robot_node', name='sim_robot', params_file='demo.yaml',
+                         params={'command_type': output, **SMALL_CAMERAS})
+    executor = graph.start_node('executor_node', name='pi05_executor', params_file='demo.yaml',
+                                params={'output.type': output, **executor_params},
+                                remaps=REMAP)
+    graph.wait_for_services(NODE, ['engage_policy', 'teleop', 'hold'])
+    return executor
 
 
-def joint_state(graph, positions, names=JOINTS, topic='/joint_states'):
-    from sensor_msgs.msg import JointState
-    msg = JointState(name=list(names), position=[float(p) for p in positions])
-    msg.header.stamp = stamp(graph.now_ns)
-    graph.publish(topic, msg)
-
-
-def chunk_message(graph, target, rows=50, dt_ns=20_000_000, stamp_ns=None):
+def chunk_message(start, delta, stamp_ns, rows=50, dt_ns=20_000_000):
+    """A chunk from ``start`` to ``start + delta`` over ``rows`` rows, observation ``stamp_ns``."""
     from builtin_interfaces.msg import Duration, Time
     from std_msgs.msg import Header
     from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
     types = JointTrajectoryTypes(JointTrajectory, JointTrajectoryPoint, Header, Time, Duration)
-    positions = np.linspace(0.0, 1.0, rows)[:, None] * np.asarray(target)[None, :]
-    chunk = ActionChunk(positions, graph.now_ns if stamp_ns is None else stamp_ns, dt_ns,
+    ramp = np.linspace(0.0, 1.0, rows)[:, None] * np.asarray(delta, np.float64)[None, :]
+    chunk = ActionChunk(np.asarray(start, np.float64)[None, :] + ramp, stamp_ns, dt_ns,
                         tuple(JOINTS))
     return chunk_to_joint_trajectory(chunk, types)
 
 
-def run(graph, node, seconds, robot=True):
-    """Tick for ``seconds``, feeding the command back as the measured joint state."""
-    for _ in range(int(round(seconds / PERIOD))):
-        graph.advance(PERIOD)
-        if robot and node.switch is not None:
-            joint_state(graph, node.switch.command)
-        graph.fire_timers(node)
+def latest_positions(states):
+    msg = states.wait_for(1, timeout=10.0)[-1]
+    return np.array([dict(zip(msg.name, msg.position))[j] for j in JOINTS])
 
 
-def commands(graph, topic='/forward_position_controller/commands'):
-    return np.array([list(m.data) for m in graph.published(topic)])
+def rate_hz(collector):
+    """Messages per second over the collection (at least 20 messages)."""
+    collector.wait_for(20, timeout=5.0)
+    return (len(collector.times) - 1) / (collector.times[-1] - collector.times[0])
 
 
-def call(graph, name, **request):
-    from std_srvs.srv import SetBool, Trigger
-    srv = graph.service(f'{NODE}/{name}')
-    kind = SetBool if srv.srv_type is SetBool else Trigger
-    return srv.call(kind.Request(**request))
+def strings(collector):
+    return [m.data for m in collector.messages]
 
 
-def diagnostics(graph):
-    status = graph.published('/diagnostics')[-1].status[0]
+def diagnostic_values(graph, predicate, timeout=10.0):
+    from diagnostic_msgs.msg import DiagnosticArray
+    arrays = graph.collect(DiagnosticArray, '/diagnostics')
+
+    def matches(array):
+        return any(s.name == 'pi05_executor: executor'
+                   and predicate(s, {kv.key: kv.value for kv in s.values}) for s in array.status)
+    array = arrays.wait_for(1, timeout, matches)[-1]
+    status = [s for s in array.status if s.name == 'pi05_executor: executor'][-1]
     return status, {kv.key: kv.value for kv in status.values}
 
 
-def test_policy_chunk_becomes_a_limited_forward_command_stream(graph):
-    node = make_executor(graph, engage_policy_on_start=True)
-    joint_state(graph, [0.0, 0.0])
-    graph.publish(f'{NODE}/action_chunk', chunk_message(graph, [0.4, -0.4]))
-    run(graph, node, 1.2)
-    out = commands(graph)
-    assert out.shape[1] == 2 and len(out) > 100
-    steps = np.abs(np.diff(out, axis=0))
-    assert steps.max() <= MAX_VELOCITY * PERIOD + 1e-9
-    assert out[-1, 0] > 0.25 and out[-1, 1] < -0.25  # moved toward the chunk
-    wire = from_cdr(to_cdr(graph.published('/forward_position_controller/commands')[-1]),
-                    'std_msgs/msg/Float64MultiArray')
-    np.testing.assert_allclose(wire.data, out[-1])
-    # held until engaged, the policy, then held again once the chunk ran out
-    sources = [m.data for m in graph.published(f'{NODE}/command_source')]
-    assert sources == ['hold', 'policy', 'hold']
-    assert graph.published(f'{NODE}/mode')[-1].data == 'POLICY'
+# --- parameters -------------------------------------------------------------------------------
+
+def test_list_get_describe_return_every_declared_parameter(ros_graph):
+    from pi05_ros.nodes.executor_node import EXECUTOR_PARAMETERS
+    start_loop(ros_graph, robot=False, rate_hz=50.0, **{'teleop.timeout': 0.3})
+    declared = [spec.name for spec in EXECUTOR_PARAMETERS]
+    listed = ros_graph.list_parameters(NODE)
+    assert set(declared) <= set(listed)
+    values = ros_graph.get_parameters(NODE, listed)  # [] if any one were uninitialized
+    assert set(values) == set(listed)
+    assert values['joint_names'] == JOINTS  # resolved from the demo profile
+    assert values['rate_hz'] == 50.0 and values['teleop.timeout'] == 0.3  # -p overrides
+    assert values['output.topic'] == 'sim_robot/commands'  # config/demo.yaml (relative)
+    assert values['limits.max_velocity'] == [MAX_VELOCITY]
+    assert values['diagnostics_period'] == 1.0  # the declared default
+    descriptors = ros_graph.describe_parameters(NODE, declared)
+    for spec in EXECUTOR_PARAMETERS:
+        assert descriptors[spec.name].description == spec.description
+        assert descriptors[spec.name].read_only == (not spec.dynamic), spec.name
 
 
-def test_joint_state_output_has_names_positions_velocities(graph):
-    node = make_executor(graph, **{'output.type': 'joint_state', 'engage_policy_on_start': True})
-    joint_state(graph, [0.1, 0.2])
-    run(graph, node, 0.05)
-    msg = graph.published(f'{NODE}/joint_commands')[-1]
-    assert list(msg.name) == JOINTS
-    np.testing.assert_allclose(msg.position, [0.1, 0.2])
-    assert len(msg.velocity) == 2
-    from_cdr(to_cdr(msg), 'sensor_msgs/msg/JointState')
+def test_dynamic_parameters_are_validated_and_take_effect(ros_graph):
+    from std_msgs.msg import Float64MultiArray
+    start_loop(ros_graph)
+    commands = ros_graph.collect(Float64MultiArray, '/sim_robot/commands')
+    commands.wait_for(20, timeout=10.0)
+
+    def rate(seconds=1.0):
+        commands.clear()
+        time.sleep(seconds)
+        return len(commands) / seconds
+
+    before = rate()
+    [result] = ros_graph.set_parameters(NODE, {'rate_hz': 25.0})
+    assert result.successful, result.reason
+    after = rate()
+    assert before > 60 and 15 < after < 32, (before, after)
+    refused = {
+        'rate_hz': (-1.0, 'above 0'),
+        'teleop.velocity_fraction': (1.5, '(0, 1]'),
+        'profile': ('droid', 'read-only'),
+        'limits.max_velocity': ([9.0], 'read-only'),
+        'executor.chunk_timeout': ('long', 'type'),
+    }
+    for name, (value, reason) in refused.items():
+        [result] = ros_graph.set_parameters(NODE, {name: value})
+        assert not result.successful and reason in result.reason, (name, result.reason)
+    values = ros_graph.get_parameters(NODE, ['rate_hz', 'teleop.velocity_fraction', 'profile'])
+    assert values == {'rate_hz': 25.0, 'teleop.velocity_fraction': 1.0, 'profile': 'demo'}
 
 
-def test_joint_trajectory_output_is_a_valid_jtc_goal(graph):
-    topic = '/arm_controller/joint_trajectory'
-    node = make_executor(graph, **{'output.type': 'joint_trajectory', 'output.topic': topic,
-                                   'engage_policy_on_start': True})
-    joint_state(graph, [0.0, 0.0])
-    run(graph, node, 0.05)
-    before = len(graph.published(topic))
-    graph.publish(f'{NODE}/action_chunk', chunk_message(graph, [0.3, 0.3]))
-    run(graph, node, PERIOD)
-    sent = graph.published(topic)
-    assert len(sent) == before + 1
-    msg = from_cdr(to_cdr(sent[-1]), 'trajectory_msgs/msg/JointTrajectory')
-    assert list(msg.joint_names) == JOINTS
-    assert msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec == graph.now_ns
-    times = [p.time_from_start.sec * 10**9 + p.time_from_start.nanosec for p in msg.points]
-    assert times[0] > 0 and np.all(np.diff(times) > 0)
-    assert all(len(p.velocities) == 2 for p in msg.points)
-    np.testing.assert_array_equal(msg.points[-1].velocities, [0.0, 0.0])
-    positions = np.array([p.positions for p in msg.points])
-    assert np.abs(positions).max() <= 2.0
-    run(graph, node, 0.2)
-    assert len(graph.published(topic)) == before + 1  # nothing new to follow: no re-send
+@pytest.mark.parametrize('override, expected', [
+    ({'rate_hz': 'fast'}, "parameter rate_hz: expected double like 100.0, got string fast"),
+    ({'rate_hz': 100}, 'parameter rate_hz: expected double like 100.0, got integer 100'),
+    ({'joint_names': 3.0}, 'parameter joint_names: expected string[]'),
+    ({'output.type': 'effort'}, "output.type: expected one of"),
+    ({'limits.max_velocity': [1.0, 2.0, 3.0]}, 'limits.max_velocity'),
+    ({'rate_hz': 0.0}, 'rate_hz: expected a positive number'),
+], ids=['string-for-double', 'integer-for-double', 'double-for-string-array', 'bad-output',
+        'limits-length', 'zero-rate'])
+def test_wrong_parameters_are_refused_at_start_with_one_line(ros_graph, override, expected):
+    process = ros_graph.start_node('executor_node', name='pi05_executor',
+                                   params_file='demo.yaml', params=override)
+    result = process.wait_exit(timeout=20.0)
+    lines = [line for line in result.log.splitlines() if line.strip()]
+    assert result.code == 2, result.log
+    assert len(lines) == 1 and expected in lines[0], result.log
+    assert lines[0].startswith('executor_node: cannot start: ')
 
 
-def test_malformed_and_stale_chunks_are_refused_with_reasons(graph):
+# --- outputs, closed through the simulated robot ---------------------------------------------
+
+@pytest.mark.parametrize('output', ['float64_multi_array', 'joint_state', 'joint_trajectory'])
+def test_each_output_type_drives_the_simulated_robot(ros_graph, output):
+    from sensor_msgs.msg import JointState
+    from std_msgs.msg import Float64MultiArray, String
     from trajectory_msgs.msg import JointTrajectory
-    node = make_executor(graph, engage_policy_on_start=True)
-    joint_state(graph, [0.0, 0.0])
-    graph.publish(f'{NODE}/action_chunk', JointTrajectory(joint_names=['a', 'x']))
-    assert 'malformed chunk' in node.last_chunk_result
-    graph.publish(f'{NODE}/action_chunk',
-                  chunk_message(graph, [0.1, 0.1], stamp_ns=graph.now_ns - 5 * 10**9))
-    assert node.last_chunk_result != 'accepted'
-    run(graph, node, 1.0)
-    status, values = diagnostics(graph)
-    assert values['chunks_refused'] == '2' and values['chunks_accepted'] == '0'
-    assert values['mode'] == 'POLICY'
-    np.testing.assert_allclose(commands(graph)[-1], [0.0, 0.0])  # held
-
-
-def test_teleop_services_mode_topic_and_command_source(graph):
-    node = make_executor(graph)
-    joint_state(graph, [0.0, 0.0])
-    run(graph, node, 0.05)
-    assert graph.published(f'{NODE}/mode')[-1].data == 'HOLD'
-    response = call(graph, 'teleop')
-    assert not response.success and 'teleop' in response.message  # no teleop stream yet
-    for _ in range(30):
-        joint_state(graph, [0.05, 0.0], topic='/teleop/joint_commands')
-        run(graph, node, PERIOD)
-    assert call(graph, 'teleop').success
-    for _ in range(30):
-        joint_state(graph, [0.05, 0.0], topic='/teleop/joint_commands')
-        run(graph, node, PERIOD)
-    assert graph.published(f'{NODE}/mode')[-1].data == 'TELEOP'
-    np.testing.assert_allclose(commands(graph)[-1], [0.05, 0.0], atol=1e-6)
-    assert call(graph, 'engage_policy', data=True).success
-    run(graph, node, PERIOD)
-    assert graph.published(f'{NODE}/mode')[-1].data == 'POLICY'
-    assert call(graph, 'hold').success
-    run(graph, node, PERIOD)
-    assert graph.published(f'{NODE}/mode')[-1].data == 'HOLD'
-    requests = [m.data.split()[0] for m in graph.published(f'{NODE}/mode_request')]
-    assert requests == ['teleop', 'teleop', 'engage_policy', 'hold']
-    sources = [m.data for m in graph.published(f'{NODE}/command_source')]
-    assert 'teleop' in sources and sources[-1] == 'hold'
-    steps = np.abs(np.diff(commands(graph), axis=0))
-    assert steps.max() <= MAX_VELOCITY * PERIOD + 1e-9
-
-
-def test_mode_topic_is_latched_for_late_subscribers(graph):
-    from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
-    from std_msgs.msg import String
-    node = make_executor(graph)
-    joint_state(graph, [0.0, 0.0])
-    run(graph, node, 0.02)
-    heard = []
-    late = type(node).__mro__[1]('late_listener')
-    late.create_subscription(String, f'{NODE}/mode', heard.append, QoSProfile(
-        depth=1, reliability=ReliabilityPolicy.RELIABLE,
-        durability=DurabilityPolicy.TRANSIENT_LOCAL))
-    assert [m.data for m in heard] == ['HOLD']
-
-
-def test_deadman_timeout_ends_in_hold(graph):
-    from std_msgs.msg import Bool
-    node = make_executor(graph, **{'intervention.topic': '/deadman',
-                                   'intervention.timeout': 0.1})
-    joint_state(graph, [0.0, 0.0])
-    graph.publish('/deadman', Bool(data=False))
-    assert call(graph, 'engage_policy', data=True).success
-    for _ in range(5):
-        graph.publish('/deadman', Bool(data=False))
-        run(graph, node, PERIOD)
-    assert node.switch.mode.value == 'POLICY'
-    run(graph, node, 0.3)  # deadman stream goes silent
-    assert node.switch.mode.value == 'HOLD'
-    assert graph.published(f'{NODE}/mode')[-1].data == 'HOLD'
-
-
-def test_limits_from_latched_robot_description_topic(graph):
-    from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
-    from std_msgs.msg import String
-    node = make_executor(graph, **{'limits.source': 'urdf'})
-    run(graph, node, 0.02)
-    status, _ = diagnostics(graph)
-    assert 'robot_description' in status.message
-    graph.publish('/robot_description', String(data=URDF), qos=QoSProfile(
-        depth=1, reliability=ReliabilityPolicy.RELIABLE,
-        durability=DurabilityPolicy.TRANSIENT_LOCAL))
-    np.testing.assert_allclose(node.limits.max_velocity, [0.3, 0.4])
-    assert node.limits.upper[0] == 1.0 and np.isinf(node.limits.upper[1])
-
-
-def test_bad_parameters_name_themselves(graph):
-    with pytest.raises(ValueError, match='output.type'):
-        make_executor(graph, **{'output.type': 'effort'})
-    with pytest.raises(ValueError, match='limits.max_velocity'):
-        make_executor(graph, **{'limits.max_velocity': [1.0, 2.0, 3.0]})
-
-
-def test_integer_yaml_value_for_a_float_parameter_is_refused(graph):
-    from rclpy.exceptions import InvalidParameterTypeException
-    with pytest.raises(InvalidParameterTypeException):
-        make_executor(graph, rate_hz=100)
-
-
-def test_main_tears_down_cleanly(graph):
-    import rclpy
-    from pi05_ros.nodes import executor_node
-    rclpy.try_shutdown()
-    graph.param_overrides['pi05_executor'] = {'joint_names': JOINTS}
-    executor_node.main(args=[])
-    assert not rclpy.ok()
-    assert all(p.destroyed for p in graph.publishers)
-
-
-def test_robot_outside_its_limits_is_not_commanded_until_it_is_back_inside(graph):
-    node = make_executor(graph, engage_policy_on_start=True)
-    joint_state(graph, [2.3, 0.0])  # joint a beyond its 2.0 upper limit
-    run(graph, node, 0.05, robot=False)
-    assert commands(graph).size == 0  # clamping to 2.0 would be a 0.3 rad jump
-    graph.advance(1.0)
-    graph.fire_timers(node)
-    status, values = diagnostics(graph)
-    assert 'outside their position limits' in values['error'] and 'a=2.300' in values['error']
-    joint_state(graph, [1.9, 0.0])
-    run(graph, node, 0.05, robot=False)
-    out = commands(graph)
-    assert len(out) > 0
-    np.testing.assert_allclose(out[0], [1.9, 0.0])
-    graph.advance(1.0)
-    graph.fire_timers(node)
-    assert diagnostics(graph)[1]['error'] == 'none'
-
-
-def test_joint_state_command_is_stamped_with_the_tick_time(graph):
-    node = make_executor(graph, **{'output.type': 'joint_state'})
-    joint_state(graph, [0.1, 0.2])
-    run(graph, node, 0.05)
-    msg = graph.published(f'{NODE}/joint_commands')[-1]
-    assert msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec == graph.now_ns
-
-
-def still_chunk(graph, value, rows=150, dt_ns=20_000_000):
-    """Make a chunk that stays at ``value`` on every joint, stamped now."""
-    from builtin_interfaces.msg import Duration, Time
-    from std_msgs.msg import Header
-    from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
-    types = JointTrajectoryTypes(JointTrajectory, JointTrajectoryPoint, Header, Time, Duration)
-    chunk = ActionChunk(np.full((rows, len(JOINTS)), float(value)), graph.now_ns, dt_ns,
-                        tuple(JOINTS))
-    return chunk_to_joint_trajectory(chunk, types)
-
-
-def test_max_jerk_parameter_reaches_the_limits(graph):
-    assert make_executor(graph).limits.max_jerk is None  # unset: none
-    assert make_executor(graph, **{'limits.max_jerk': [0.0]}).limits.max_jerk is None
-    node = make_executor(graph, **{'limits.max_jerk': [0.0, 20.0]})
-    np.testing.assert_array_equal(node.limits.max_jerk, [np.inf, 20.0])  # 0: none on 'a'
-    with pytest.raises(ValueError, match='limits.max_jerk'):
-        make_executor(graph, **{'limits.max_jerk': [1.0, 2.0, 3.0]})
-    with pytest.raises(ValueError, match='limits.max_jerk'):
-        make_executor(graph, **{'limits.max_jerk': [-1.0]})
-    urdf = make_executor(graph, **{'limits.source': 'urdf', 'robot_description': URDF,
-                                   'limits.max_jerk': [7.0]})
-    np.testing.assert_array_equal(urdf.limits.max_jerk, [7.0, 7.0])
-
-
-@pytest.mark.parametrize('max_jerk', [None, 2.0])
-def test_max_jerk_parameter_bounds_the_splice_jerk(graph, max_jerk):
-    """Still chunks 0.1 apart: the blend's jerk step 60 D / T^3 stays within headroom * j_max."""
-    params = {'engage_policy_on_start': True, 'executor.max_blend_window': 3.0,
-              'executor.chunk_timeout': 5.0}
-    if max_jerk is not None:
-        params['limits.max_jerk'] = [max_jerk]
-    node = make_executor(graph, **params)
-    joint_state(graph, [0.0, 0.0])
-    run(graph, node, 0.05)
-    graph.publish(f'{NODE}/action_chunk', still_chunk(graph, 0.0))
-    run(graph, node, 0.5)
-    assert node.last_chunk_result == 'accepted'
-    start = len(commands(graph))
-    graph.publish(f'{NODE}/action_chunk', still_chunk(graph, 0.1))
-    assert node.last_chunk_result == 'accepted'
-    run(graph, node, 2.5)
-    out = commands(graph)[start - 3:]
-    np.testing.assert_allclose(out[-1], [0.1, 0.1], atol=1e-6)
-    jerk = np.abs(np.diff(out, n=3, axis=0)).max() / PERIOD ** 3
-    headroom = node.executor_config.blend_headroom
-    if max_jerk is None:
-        assert jerk > 5.0  # the shortest blend the velocity/acceleration limits allow
+    message = {'float64_multi_array': Float64MultiArray, 'joint_state': JointState,
+               'joint_trajectory': JointTrajectory}[output]
+    states = ros_graph.collect(JointState, '/joint_states', sensor_qos())
+    sources = ros_graph.collect(String, f'{NODE}/command_source', latched_qos())
+    commands = ros_graph.collect(message, OUTPUT_TOPICS[output])
+    start_loop(ros_graph, output)  # demo.yaml: engage_policy_on_start
+    sources.wait_for(1, 10.0, lambda m: m.data == 'hold')
+    chunks = ros_graph.publisher(JointTrajectory, CHUNK_TOPIC)
+    ros_graph.wait_for_subscribers(chunks)
+    start = latest_positions(states)
+    delta = np.array([0.3, -0.3, 0.2, 0.0, 0.0, 0.0, 0.1])
+    chunks.publish(chunk_message(start, delta, ros_graph.now_ns()))
+    sources.wait_for(1, 5.0, lambda m: m.data == 'policy')
+    ros_graph.wait_until(lambda: np.abs(latest_positions(states) - (start + delta)).max() < 0.02,
+                         timeout=6.0, message='the simulated joints did not reach the chunk')
+    if output == 'joint_trajectory':
+        # one spliced reference per accepted chunk (and per hold), not one per tick
+        assert 1 <= len(commands) < 10
+        msg = [m for m in commands.messages if len(m.points) > 1][0]
+        assert list(msg.joint_names) == JOINTS
+        times = [p.time_from_start.sec * 10**9 + p.time_from_start.nanosec for p in msg.points]
+        assert times[0] > 0 and np.all(np.diff(times) > 0)
+        np.testing.assert_array_equal(msg.points[-1].velocities, np.zeros(len(JOINTS)))
+        # ends at rest near the last row (stopping from the chunk's final velocity)
+        np.testing.assert_allclose(msg.points[-1].positions, start + delta, atol=0.01)
+    elif output == 'joint_state':
+        assert rate_hz(commands) > 60  # demo.yaml rate_hz: 100
+        msgs = commands.messages
+        assert all(list(m.name) == JOINTS and len(m.velocity) == len(JOINTS) for m in msgs)
+        stamps = np.array([m.header.stamp.sec + m.header.stamp.nanosec * 1e-9 for m in msgs])
+        positions = np.array([list(m.position) for m in msgs])
+        speeds = np.abs(np.diff(positions, axis=0)) / np.diff(stamps)[:, None]
+        assert speeds.max() <= MAX_VELOCITY * 1.001  # stamped with the tick time
     else:
-        assert jerk <= 1.2 * headroom * max_jerk
+        assert rate_hz(commands) > 60
+        assert all(len(m.data) == len(JOINTS) for m in commands.messages)
+    assert strings(sources)[:2] == ['hold', 'policy']
 
 
-@pytest.mark.parametrize('fraction', [0.2, 1.0])
-def test_teleop_velocity_fraction_caps_tracking_speed(graph, fraction):
-    node = make_executor(graph, **{'teleop.velocity_fraction': fraction})
-    joint_state(graph, [0.0, 0.0])
-    leader = [0.05, 0.0]
-    for _ in range(10):
-        joint_state(graph, leader, topic='/teleop/joint_commands')
-        run(graph, node, PERIOD)
-    assert call(graph, 'teleop').success
-    for _ in range(100):  # handover ramp onto the leader, then tracking
-        joint_state(graph, leader, topic='/teleop/joint_commands')
-        run(graph, node, PERIOD)
-    np.testing.assert_allclose(commands(graph)[-1], leader, atol=1e-6)
-    start = len(commands(graph))
-    leader = [0.35, 0.0]  # within tracking_error_limit: followed, not a jump to HOLD
-    for _ in range(int(0.3 / (fraction * MAX_VELOCITY) / PERIOD) + 50):
-        joint_state(graph, leader, topic='/teleop/joint_commands')
-        run(graph, node, PERIOD)
-    assert node.switch.mode.value == 'TELEOP'
-    out = commands(graph)[start - 1:]
-    np.testing.assert_allclose(out[-1], leader, atol=1e-6)
-    top_speed = np.abs(np.diff(out[:, 0])).max() / PERIOD
-    assert top_speed == pytest.approx(fraction * MAX_VELOCITY, rel=1e-6)
+# --- services and latched topics -------------------------------------------------------------
+
+def test_services_and_latched_mode_topics(ros_graph):
+    from std_msgs.msg import String
+    from std_srvs.srv import SetBool
+    start_loop(ros_graph, engage_policy_on_start=False)
+    for topic in (f'{NODE}/mode', f'{NODE}/command_source'):
+        ros_graph.wait_for_publishers(topic)
+        [qos] = ros_graph.publisher_qos(topic)
+        assert (qos.durability.name, qos.reliability.name) == ('TRANSIENT_LOCAL', 'RELIABLE')
+    requests = ros_graph.collect(String, f'{NODE}/mode_request')
+    mode = ros_graph.collect(String, f'{NODE}/mode', latched_qos())
+    mode.wait_for(1, 10.0, lambda m: m.data == 'HOLD')
+    time.sleep(0.3)  # nothing changes without a request: published once
+    late = ros_graph.collect(String, f'{NODE}/command_source', latched_qos())
+    late.wait_for(1, 5.0)
+    assert strings(late) == ['hold'] and strings(mode) == ['HOLD']
+    teleop = ros_graph.trigger(f'{NODE}/teleop')
+    assert not teleop.success and 'teleop' in teleop.message  # no leader stream
+    engage = ros_graph.call(SetBool, f'{NODE}/engage_policy', SetBool.Request(data=True))
+    assert engage.success, engage.message
+    mode.wait_for(1, 5.0, lambda m: m.data == 'POLICY')
+    assert ros_graph.trigger(f'{NODE}/hold').success
+    mode.wait_for(2, 5.0, lambda m: m.data == 'HOLD')
+    requests.wait_for(3, 5.0)
+    assert [m.data.split()[0] for m in requests.messages] == ['teleop', 'engage_policy', 'hold']
+    assert strings(mode) == ['HOLD', 'POLICY', 'HOLD']
 
 
-@pytest.mark.parametrize('tolerance', [1e-3, 0.09])
-def test_teleop_handover_tolerance_ends_the_slow_ramp(graph, tolerance):
-    """An aligned leader 0.08 away: reached at the handover speed, unless already within."""
-    node = make_executor(graph, **{'teleop.handover_tolerance': tolerance,
-                                   'teleop.handover_velocity_fraction': 0.5})
-    joint_state(graph, [0.0, 0.0])
-    leader = [0.08, 0.0]
-    for _ in range(10):
-        joint_state(graph, leader, topic='/teleop/joint_commands')
-        run(graph, node, PERIOD)
-    start = len(commands(graph))
-    assert call(graph, 'teleop').success
-    for _ in range(100):
-        joint_state(graph, leader, topic='/teleop/joint_commands')
-        run(graph, node, PERIOD)
-    out = commands(graph)[start - 1:]
-    np.testing.assert_allclose(out[-1], leader, atol=1e-6)
-    top_speed = np.abs(np.diff(out[:, 0])).max() / PERIOD
-    # within the tolerance at once: tracking at the full teleop speed, not the handover ramp's
-    expected = MAX_VELOCITY if tolerance > 0.08 else 0.5 * MAX_VELOCITY
-    assert top_speed == pytest.approx(expected, rel=1e-6)
+def test_teleop_handover_and_back_to_the_policy(ros_graph):
+    from sensor_msgs.msg import JointState
+    from std_msgs.msg import String
+    states = ros_graph.collect(JointState, '/joint_states', sensor_qos())
+    mode = ros_graph.collect(String, f'{NODE}/mode', latched_qos())
+    commands = ros_graph.collect(JointState, '/sim_robot/commands')
+    start_loop(ros_graph, 'joint_state', engage_policy_on_start=False)
+    mode.wait_for(1, 10.0)
+    leader = latest_positions(states) + np.array([0.05, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+    pub = ros_graph.publisher(JointState, '/teleop/joint_commands', sensor_qos())
+    ros_graph.wait_for_subscribers(pub)
+
+    def send_leader():
+        msg = JointState(name=JOINTS, position=[float(v) for v in leader])
+        msg.header.stamp = ros_graph.node.get_clock().now().to_msg()
+        pub.publish(msg)
+    timer = ros_graph.every(0.01, send_leader)
+    try:
+        time.sleep(0.2)
+        response = ros_graph.trigger(f'{NODE}/teleop')
+        assert response.success, response.message
+        mode.wait_for(1, 5.0, lambda m: m.data == 'TELEOP')
+        ros_graph.wait_until(lambda: np.abs(latest_positions(states) - leader).max() < 0.01,
+                             timeout=5.0, message='the robot did not follow the leader')
+        leader = leader + np.array([0.2, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0])  # the leader moves
+        ros_graph.wait_until(lambda: np.abs(latest_positions(states) - leader).max() < 0.01,
+                             timeout=5.0, message='the robot did not track the leader')
+        assert ros_graph.set_bool(f'{NODE}/engage_policy', True).success
+        mode.wait_for(1, 5.0, lambda m: m.data == 'POLICY')
+    finally:
+        timer.cancel()
+    msgs = commands.messages
+    stamps = np.array([m.header.stamp.sec + m.header.stamp.nanosec * 1e-9 for m in msgs])
+    positions = np.array([list(m.position) for m in msgs])
+    speeds = np.abs(np.diff(positions, axis=0)) / np.diff(stamps)[:, None]
+    assert speeds.max() <= MAX_VELOCITY * 1.001  # handover and tracking within the limits
+    assert strings(mode) == ['HOLD', 'TELEOP', 'POLICY']
 
 
-def test_intervention_before_the_first_joint_state_is_not_lost(graph):
-    from std_msgs.msg import Bool
-    node = make_executor(graph, **{'intervention.topic': '/deadman',
-                                   'intervention.timeout': 0.5,
-                                   'engage_policy_on_start': True})
-    graph.publish('/deadman', Bool(data=True))  # no joint state yet: no switch
-    graph.advance(0.1)
-    graph.publish('/deadman', Bool(data=False))  # the latest value is the one that counts
-    assert node.switch is None
-    joint_state(graph, [0.0, 0.0])
-    assert node.switch.diagnostics()['intervention'] == 'False'
-    # the monitored stream is not silent, so engage_policy_on_start was accepted
-    assert node.switch.mode.value == 'POLICY'
-    requests = [m.data.split()[0] for m in graph.published(f'{NODE}/mode_request')]
-    assert requests == ['engage_policy']
+# --- diagnostics, refusals ---------------------------------------------------------------------
+
+def test_diagnostics_say_what_the_executor_waits_for_and_counts_refusals(ros_graph):
+    from trajectory_msgs.msg import JointTrajectory
+    start_loop(ros_graph, robot=False, diagnostics_period=0.2)
+    status, values = diagnostic_values(ros_graph, lambda s, v: True)
+    assert status.level == b'\x01' and status.message == 'waiting for the first joint state'
+    assert values['output_type'] == 'float64_multi_array'
+    assert values['command_topic'] == '/sim_robot/commands' and values['limits'] == 'ready'
+    ros_graph.start_node('sim_robot_node', name='sim_robot', params_file='demo.yaml',
+                         params=SMALL_CAMERAS)
+    status, values = diagnostic_values(ros_graph, lambda s, v: v.get('mode') == 'POLICY')
+    assert status.level == b'\x00'
+    chunks = ros_graph.publisher(JointTrajectory, CHUNK_TOPIC)
+    ros_graph.wait_for_subscribers(chunks)
+    chunks.publish(JointTrajectory(joint_names=['joint_1', 'nope']))  # malformed
+    stale = chunk_message(np.zeros(len(JOINTS)), np.zeros(len(JOINTS)),
+                          ros_graph.now_ns() - 20 * 10**9)  # demo max_chunk_age: 5 s
+    chunks.publish(stale)
+    status, values = diagnostic_values(ros_graph, lambda s, v: v['chunks_refused'] == '2')
+    assert values['chunks_accepted'] == '0' and values['chunks_received'] == '2'
+    assert values['last_chunk_result'] != 'accepted'
 
 
-def test_intervention_held_across_a_new_robot_description(graph):
-    from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
-    from std_msgs.msg import Bool, String
-    qos = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
-                     durability=DurabilityPolicy.TRANSIENT_LOCAL)
-    node = make_executor(graph, **{'limits.source': 'urdf', 'intervention.topic': '/deadman'})
-    graph.publish('/deadman', Bool(data=True))  # before limits and joint states
-    graph.publish('/robot_description', String(data=URDF), qos=qos)
-    joint_state(graph, [0.0, 0.0])
-    assert node.switch.diagnostics()['intervention'] == 'True'
-    graph.publish('/robot_description', String(data=URDF), qos=qos)  # a new switch starts
-    joint_state(graph, [0.0, 0.0])
-    assert node.switch.diagnostics()['intervention'] == 'True'
+# --- shutdown ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('signal_name', ['SIGINT', 'SIGTERM'])
+def test_nodes_shut_down_cleanly_while_commanding(ros_graph, signal_name):
+    import signal
+    from sensor_msgs.msg import JointState
+    from std_msgs.msg import String
+    from trajectory_msgs.msg import JointTrajectory
+    states = ros_graph.collect(JointState, '/joint_states', sensor_qos())
+    sources = ros_graph.collect(String, f'{NODE}/command_source', latched_qos())
+    executor = start_loop(ros_graph)
+    robot = ros_graph.processes[0]
+    chunks = ros_graph.publisher(JointTrajectory, CHUNK_TOPIC)
+    ros_graph.wait_for_subscribers(chunks)
+    chunks.publish(chunk_message(latest_positions(states), np.full(len(JOINTS), 0.5),
+                                 ros_graph.now_ns()))
+    sources.wait_for(1, 5.0, lambda m: m.data == 'policy')
+    time.sleep(0.2)  # mid-chunk: ticks, joint states and frames flowing
+    sig = getattr(signal, signal_name)
+    for process in (executor, robot):
+        process.signal(sig)
+    for process in (executor, robot):
+        result = process.stop(sig)
+        assert result.code == 0, result.log
+        assert result.seconds < 2.0, (process.label, result.seconds)
+        assert not result.errors, result.log

@@ -59,9 +59,9 @@ from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
 NODE_NAME = 'pi05_executor'
 OUTPUT_TYPES = {
-    'float64_multi_array': '/forward_position_controller/commands',
+    'float64_multi_array': 'forward_position_controller/commands',
     'joint_state': '~/joint_commands',
-    'joint_trajectory': '/joint_trajectory_controller/joint_trajectory',
+    'joint_trajectory': 'joint_trajectory_controller/joint_trajectory',
 }
 
 
@@ -83,7 +83,7 @@ EXECUTOR_PARAMETERS = (
     ParamSpec('output.topic', '',
               'Command topic (empty: /forward_position_controller/commands, '
               '~/joint_commands or /joint_trajectory_controller/joint_trajectory).'),
-    ParamSpec('joint_states_topic', '/joint_states', 'Measured joint states.'),
+    ParamSpec('joint_states_topic', 'joint_states', 'Measured joint states.'),
     ParamSpec('engage_policy_on_start', False,
               'Engage the policy as soon as the first joint state arrives (demo).'),
     ParamSpec('limits.source', 'parameters',
@@ -119,7 +119,7 @@ EXECUTOR_PARAMETERS = (
     ParamSpec('executor.position_limit_margin', 0.02,
               'Refuse a chunk with rows further than this outside the position limits.',
               dynamic=True, validate=at_least_zero),
-    ParamSpec('teleop.topic', '/teleop/joint_commands',
+    ParamSpec('teleop.topic', 'teleop/joint_commands',
               'Teleop targets (sensor_msgs/JointState, positions by name).'),
     ParamSpec('teleop.timeout', 0.2, 'A teleop stream silent this long ends in HOLD [s].',
               dynamic=True, validate=above_zero),
@@ -519,6 +519,11 @@ class ExecutorNode(Node):
                                     else 'waiting for the first joint state')
         else:
             level, message = OK, f'{self.switch.mode.value}: {self.switch.reason}'
+            last = self.trajectory_executor.last_command
+            if self.switch.mode.value == 'POLICY' and self.switch.source == 'hold' and last:
+                # engaged but holding: no chunk (policy node gone?), stale joint states...
+                level = WARN if last.reason != 'reset' else OK
+                message += f'; holding: {last.reason}'
         self.diagnostics_pub.publish(diagnostic_array(
             self.get_clock().now().to_msg(), f'{self.get_name()}: executor',
             self.get_fully_qualified_name(), level, message, self.diagnostics_values()))
