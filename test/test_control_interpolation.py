@@ -48,7 +48,7 @@ def test_linear_moves_at_constant_speed_between_rows():
     positions = rows()
     coefficients = fit_rows(positions, DT, 'linear')
     for k, c in enumerate(coefficients):
-        midpoint, velocity = evaluate_segment(c, DT / 2)
+        midpoint, velocity, _ = evaluate_segment(c, DT / 2)
         np.testing.assert_allclose(midpoint, 0.5 * (positions[k] + positions[k + 1]), atol=1e-12)
         np.testing.assert_allclose(velocity, (positions[k + 1] - positions[k]) / DT, atol=1e-9)
 

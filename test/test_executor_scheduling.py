@@ -94,15 +94,22 @@ def test_splice_is_continuous_and_settles_on_the_new_chunk():
     assert commands[0].reason == 'blending'
 
 
-def test_naive_snap_config_jumps_but_velocity_guard_limits_the_step():
+def test_naive_snap_config_jumps_in_the_reference_but_the_command_stays_limited():
     executor = ready_executor(ExecutorConfig(state_timeout_s=None, blend_window_s=0.0,
                                              max_blend_window_s=0.0))
     executor.submit(ramp_chunk(0, 0.0, speed=0.0), 100 * MS)
     run(executor, 100 * MS, 200 * MS)
     executor.submit(ramp_chunk(150 * MS, 0.1, speed=0.0), 200 * MS)
+    before = executor.last_command
     command = executor.tick(202 * MS)  # 4 ms after the last tick (198 ms)
     assert command.limited
-    np.testing.assert_allclose(command.positions, 0.004)  # 1 rad/s for 4 ms, not 0.1
+    # accelerating from rest at 10 rad/s^2 for 4 ms: 0.08 mrad, not the 0.1 rad jump
+    np.testing.assert_allclose(command.positions - before.positions, 0.5 * 10.0 * 0.004 ** 2)
+    np.testing.assert_allclose(command.velocities, 10.0 * 0.004)
+    commands = run(executor, 204 * MS, 800 * MS)
+    assert max(np.abs(c.velocities).max() for c in commands) <= 1.0
+    np.testing.assert_allclose(commands[-1].positions, executor.active_chunk.positions[-1]
+                               if executor.tracking else commands[-1].positions)
 
 
 def test_chunk_that_runs_out_brakes_and_holds_with_a_reason():
@@ -153,16 +160,21 @@ def test_jtc_trajectory_is_stamped_increasing_and_matches_ticks(interpolation):
     run(executor, 100 * MS, 200 * MS)
     executor.submit(ramp_chunk(120 * MS, 0.09), 200 * MS)
     points = executor.splice_trajectory(200 * MS)
+    ticks = {c.stamp_ns: c for c in run(executor, 200 * MS, 200 * MS + int(
+        points.time_from_start_ns[-1]) + 2 * MS)}
     assert points.stamp_ns == 200 * MS and points.joint_names == NAMES
     assert points.time_from_start_ns[0] > 0
     assert (np.diff(points.time_from_start_ns) > 0).all()
     assert np.isfinite(points.velocities).all()
     np.testing.assert_array_equal(points.velocities[-1], 0.0)
-    for k in (0, 5, 20, len(points.positions) - 1):
-        t = points.stamp_ns + int(points.time_from_start_ns[k])
-        np.testing.assert_allclose(points.positions[k], executor.tick(t).positions, atol=1e-12)
+    # the points are the commands the executor's own ticks give (same period, nothing new)
+    for k in range(len(points.positions)):
+        tick = ticks[points.stamp_ns + int(points.time_from_start_ns[k])]
+        np.testing.assert_allclose(points.positions[k], tick.positions, atol=1e-12)
+        np.testing.assert_allclose(points.velocities[k], tick.velocities, atol=1e-12)
+        np.testing.assert_allclose(points.accelerations[k], tick.accelerations, atol=1e-12)
     # the last point is where the executor comes to rest by itself: no velocity zeroed early
-    np.testing.assert_array_equal(executor.tick(t).velocities, 0.0)
+    np.testing.assert_array_equal(tick.velocities, 0.0)
 
 
 def test_jtc_trajectory_while_holding_ends_at_rest():
@@ -175,14 +187,21 @@ def test_jtc_trajectory_while_holding_ends_at_rest():
 
 
 def test_reordered_joint_names_are_accepted():
-    executor = ready_executor()
+    executor = ready_executor(ExecutorConfig(state_timeout_s=None, blend_window_s=0.0,
+                                             max_blend_window_s=0.0))
     chunk = ramp_chunk(0, 0.0, names=('c', 'a', 'b'))
     rows = chunk.positions.copy()
     rows[:, 0] += 0.01  # joint c differs
     decision = executor.submit(ActionChunk(rows, 0, ROW, ('c', 'a', 'b')), 100 * MS)
     assert decision.accepted
-    np.testing.assert_allclose(executor.pending_rows(100 * MS).positions[0],
-                               [rows[5, 1], rows[5, 2], rows[5, 0]])
+    np.testing.assert_array_equal(executor.active_chunk.positions,
+                                  rows[:, [1, 2, 0]])  # in the executor's joint order
+    ticks = {c.stamp_ns: c for c in run(executor, 102 * MS, 900 * MS)}
+    command = ticks[880 * MS]
+    assert not command.limited  # caught up with the chunk
+    row = int(np.searchsorted(executor.active_chunk.row_times_ns(), command.stamp_ns))
+    np.testing.assert_allclose(command.positions, [rows[row, 1], rows[row, 2], rows[row, 0]],
+                               atol=1e-12)
 
 
 @pytest.mark.parametrize('interpolation', ['linear', 'cubic', 'quintic'])

@@ -112,7 +112,7 @@ def test_non_finite_teleop_samples_are_ignored_counted_and_never_emitted():
     rig = Rig(make_switch())
     rig.run(20, START)
     rig.switch.request_teleop(rig.now)
-    rig.run(100, START + 0.05)
+    rig.run(300, START + 0.05)
     for _ in range(5):
         rig.now += 10 * MS
         assert not rig.switch.teleop_sample(NAMES, [np.nan, 0.0, np.inf], rig.now)
@@ -213,7 +213,9 @@ def test_policy_to_teleop_with_a_close_leader_ramps_without_a_jump():
     assert rig.switch.mode == Mode.TELEOP
     rig.run(1000, leader)
     np.testing.assert_allclose(rig.ticks[-1].positions, leader, atol=1e-9)
-    assert_within_limits(rig.ticks[switch_index - 1:], fraction=0.5)
+    assert_within_limits(rig.ticks[switch_index - 1:])
+    # faster than the handover speed only while braking down to it at a_max (<= 70 ms here)
+    assert_within_limits(rig.ticks[switch_index + 7:], fraction=0.5)
 
 
 def test_a_leader_jump_in_teleop_falls_back_to_hold_until_realigned():
@@ -408,7 +410,7 @@ def test_continuous_joints_align_and_track_the_short_way_round():
         wrapped = np.mod(angle + np.pi, 2 * np.pi) - np.pi
         tick = rig.run(10, [0.1, -0.2, wrapped])
     assert tick.mode == Mode.TELEOP
-    np.testing.assert_allclose(tick.positions[2], 3.5 - 2 * np.pi, atol=0.05)
+    np.testing.assert_allclose(tick.positions[2], 3.5 - 2 * np.pi, atol=0.1)  # a lag, no turn
     steps = np.abs(np.diff([t.positions[2] for t in rig.ticks]))
     assert steps.max() <= 2.0 * 0.01 + 1e-9  # never the 2 pi turn
 

@@ -16,15 +16,22 @@
 
 Time is integer nanoseconds passed in by the caller; nothing here reads a clock.
 
+The executor keeps one commanded state per joint (position, velocity, acceleration; see
+:mod:`pi05_ros.control.commanded_state`). Every output comes from it: tick commands, and the
+points for joint_trajectory_controller, which are the same state rolled forward. Every decision
+uses it: holds brake from it, the first-row check measures against it, a splice starts from it.
+It stays inside the position, velocity, acceleration and jerk limits at every tick.
+
 - ``submit(chunk, now)`` checks a whole chunk and either refuses it with a reason or splices it
   into the running reference: rows whose time has passed are skipped (the chunk enters at
   ``now - stamp``) and the running reference is blended into the new chunk with a minimum-jerk
-  weight, so position, velocity and acceleration stay continuous. Blends overlap when chunks
-  arrive faster than blends finish; at most MAX_BLEND_DEPTH are evaluated per tick.
-- ``tick(now)`` samples the reference, and guards the result: finite, inside the position limits,
-  no step faster than the velocity limit. It holds (braking at the acceleration limit) when the
+  weight. Blends overlap when chunks arrive faster than blends finish; at most MAX_BLEND_DEPTH
+  are evaluated per tick.
+- ``tick(now)`` moves the commanded state along the reference (exactly where the reference is
+  within the limits, time-optimally back onto it where it is not), or brakes it to rest when the
   chunk runs out, when joint states or chunks go stale, or on a fault.
-- ``splice_trajectory(now)`` gives the same spliced reference as stamped points for
+- ``follow(target, now)`` moves it towards a teleop target (the mode switch's TELEOP).
+- ``splice_trajectory(now)`` gives the commanded state's future as stamped points for
   joint_trajectory_controller.
 """
 
@@ -35,6 +42,7 @@ from typing import Dict, NamedTuple, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from pi05_ros.control.action_chunk import ActionChunk
+from pi05_ros.control.commanded_state import CommandedState
 from pi05_ros.control.interpolation import METHODS
 from pi05_ros.control.limits import JointLimits
 from pi05_ros.control.metrics import CommandLog
@@ -43,17 +51,24 @@ from pi05_ros.control.safety import (
     row_acceleration_reason, row_velocity_reason)
 from pi05_ros.control.splice import blend_duration_ns
 from pi05_ros.control.trajectory import (
-    Blend, BrakingHold, ChunkTrajectory, NS, Reference, SampledBlend)
+    Blend, ChunkTrajectory, Knots, NS, Reference, sampled_blend, State)
 
 TRACKING = 'tracking'
 HOLDING = 'holding'
+FOLLOWING = 'following'  # moving towards a teleop target (ModeSwitch TELEOP)
 MAX_BLEND_DEPTH = 2  # blends evaluated per tick at most (chunks faster than blends finish)
+MIN_ROWS = 2  # a chunk needs two rows to define a motion
+DEFAULT_PERIOD_NS = 10_000_000  # tick period assumed for rollouts before two ticks were seen
+MAX_ROLLOUT_S = 30.0  # a rollout that has not come to rest by then is cut there
 
 
 def _fold(reference: Reference, now_ns: int) -> Reference:
     """Drop every blend (or sampled blend) in the reference that is over at now_ns."""
-    while isinstance(reference, (Blend, SampledBlend)) and now_ns >= reference.end_ns:
+    while isinstance(reference, Blend) and now_ns >= reference.end_ns:
         reference = reference.new
+    while isinstance(reference, Knots) and reference.after is not None and \
+            now_ns >= reference.end_ns:
+        reference = reference.after
     if isinstance(reference, Blend):
         reference.old = _fold(reference.old, now_ns)
     return reference
@@ -73,7 +88,7 @@ def _bounded(reference: Reference, now_ns: int) -> Reference:
         node = node.old
     if len(chain) < MAX_BLEND_DEPTH:
         return reference
-    sampled = SampledBlend(chain[-1], now_ns)
+    sampled = sampled_blend(chain[-1], now_ns)
     if len(chain) == 1:
         return sampled
     chain[-2].old = sampled
@@ -89,7 +104,7 @@ class ExecutorConfig:
     max_blend_window_s: float = 1.0  # longest splice blend
     blend_headroom: float = 0.5  # share of v/a limits a blend may add on top of the chunks
     max_chunk_age_s: float = 1.0  # refuse chunks whose observation is older than this
-    future_tolerance_s: float = 0.05  # refuse chunks stamped further than this in the future
+    future_tolerance_s: float = 0.05  # refuse chunks / joint states stamped further ahead
     state_timeout_s: Optional[float] = 0.25  # hold when joint states are older than this
     chunk_timeout_s: Optional[float] = 1.5  # hold when no chunk was accepted for this long
     max_first_row_deviation: Union[float, Sequence[float]] = 0.2  # first row vs command
@@ -97,7 +112,7 @@ class ExecutorConfig:
     row_acceleration_factor: Optional[float] = None  # refuse rows above factor * a_max
     position_limit_margin: float = 0.02  # refuse rows further outside the limits than this
     jtc_min_lead_s: float = 0.005  # JTC points closer than this to now are left out
-    jtc_hold_period_s: float = 0.02  # JTC point spacing while braking to a hold
+    jtc_point_period_s: float = 0.02  # spacing of the points sent to JTC
 
     def __post_init__(self):
         if self.interpolation not in METHODS:
@@ -112,7 +127,7 @@ class ExecutorConfig:
             raise ValueError(
                 f'ExecutorConfig.blend_headroom: expected in (0, 1], got {self.blend_headroom}')
         for name in ('max_chunk_age_s', 'future_tolerance_s', 'row_velocity_factor',
-                     'position_limit_margin', 'jtc_min_lead_s', 'jtc_hold_period_s'):
+                     'position_limit_margin', 'jtc_min_lead_s'):
             if not getattr(self, name) >= 0.0:
                 raise ValueError(
                     f'ExecutorConfig.{name}: expected >= 0, got {getattr(self, name)}')
@@ -120,8 +135,9 @@ class ExecutorConfig:
             value = getattr(self, name)
             if value is not None and not value > 0.0:
                 raise ValueError(f'ExecutorConfig.{name}: expected > 0 or None, got {value}')
-        if self.jtc_hold_period_s <= 0.0:
-            raise ValueError('ExecutorConfig.jtc_hold_period_s: expected > 0')
+        if not self.jtc_point_period_s > 0.0:
+            raise ValueError(
+                f'ExecutorConfig.jtc_point_period_s: expected > 0, got {self.jtc_point_period_s}')
         deviation = np.asarray(self.max_first_row_deviation, dtype=np.float64)
         if not (deviation > 0).all():
             raise ValueError(
@@ -130,14 +146,16 @@ class ExecutorConfig:
 
 @dataclass(frozen=True)
 class Command:
-    """One executor output: joint set-points in the limits' joint order."""
+    """One executor output: the commanded state at stamp_ns, in the limits' joint order."""
 
-    positions: np.ndarray  # (J,) finite, within position limits
-    velocities: np.ndarray  # (J,) finite, within velocity limits
+    positions: np.ndarray  # (J,) within position limits
+    velocities: np.ndarray  # (J,) within velocity limits
+    accelerations: np.ndarray  # (J,) within acceleration limits
     stamp_ns: int
-    status: str  # 'tracking' | 'holding'
+    status: str  # 'tracking' | 'holding' | 'following'
     reason: str  # 'chunk' | 'blending' while tracking; why, while holding
-    limited: bool = False  # the velocity guard changed this command
+    limited: bool = False  # the limits kept the command off its reference this period
+    tracking_error: float = 0.0  # largest |command - reference| over the joints (tracking)
 
 
 @dataclass(frozen=True)
@@ -151,25 +169,26 @@ class ChunkDecision:
 
 
 class PendingRows(NamedTuple):
-    """The not-yet-executed rows of the active chunk (for real-time chunking)."""
+    """The not-yet-executed rows of the active chunk, as the command will execute them."""
 
     first_index: int  # index in the chunk of the first pending row
     times_ns: np.ndarray  # (K,) int64
-    positions: np.ndarray  # (K, J)
+    positions: np.ndarray  # (K, J) the commanded state rolled forward to each row time
 
 
 class TrajectoryPoints(NamedTuple):
-    """A spliced trajectory for joint_trajectory_controller (header.stamp = stamp_ns)."""
+    """The commanded state's future for joint_trajectory_controller (header.stamp = stamp_ns)."""
 
     stamp_ns: int
     joint_names: Tuple[str, ...]
     time_from_start_ns: np.ndarray  # (K,) int64, strictly increasing, > 0
     positions: np.ndarray  # (K, J)
     velocities: np.ndarray  # (K, J); the last row is zero
+    accelerations: np.ndarray  # (K, J); the last row is zero
 
 
 class TrajectoryExecutor:
-    """Turns time-stamped action chunks into a smooth, limited command stream."""
+    """Turns time-stamped action chunks into a smooth command stream inside the limits."""
 
     def __init__(self, limits: JointLimits, config: Optional[ExecutorConfig] = None,
                  log: Optional[CommandLog] = None):
@@ -179,26 +198,41 @@ class TrajectoryExecutor:
         self._max_deviation = np.broadcast_to(
             np.asarray(self.config.max_first_row_deviation, dtype=np.float64),
             (limits.num_joints,)).copy()
-        self._reference: Optional[Reference] = None
+        CommandedState(limits, np.zeros(limits.num_joints))  # refuses unusable limits now
+        self._state: Optional[CommandedState] = None
+        self._reference: Optional[Reference] = None  # None while holding
         self._active: Optional[ChunkTrajectory] = None
+        self._on_reference = False  # the last tick left the command exactly on the reference
+        self._period_ns = DEFAULT_PERIOD_NS  # the last tick period (rollouts step by it)
         self._hold_reason = 'startup'
         self._min_stamp_ns: Optional[int] = None
         self._last_stamp_ns: Optional[int] = None
         self._last_accept_ns: Optional[int] = None
         self._state_stamp_ns: Optional[int] = None
+        self._state_received_ns: Optional[int] = None
         self.measured_positions: Optional[np.ndarray] = None
         self.last_command: Optional[Command] = None
+        self._unlogged = False  # last_command is a start command no tick has output yet
         self.refusals: Dict[str, int] = {}
 
     # ----------------------------------------------------------------------------- state
     @property
     def ready(self) -> bool:
-        """True once there is a command to hold (after reset() or the first joint state)."""
-        return self._reference is not None
+        """True once there is a commanded state (after reset() or the first joint state)."""
+        return self._state is not None
+
+    @property
+    def tracking(self) -> bool:
+        return self._active is not None
 
     @property
     def active_chunk(self) -> Optional[ActionChunk]:
         return None if self._active is None else self._active.chunk
+
+    @property
+    def commanded_state(self) -> Optional[State]:
+        """(positions, velocities, accelerations) of the last command; None before ready."""
+        return None if self._state is None else self._state.state
 
     def _vector(self, name: str, values: np.ndarray) -> np.ndarray:
         array = np.asarray(values, dtype=np.float64)
@@ -209,61 +243,92 @@ class TrajectoryExecutor:
             raise ValueError(f'{name}: expected finite values, got {array}')
         return array
 
-    def _hold_from(self, positions: np.ndarray, velocities: np.ndarray, start_ns: int,
-                   reason: str) -> None:
-        self._reference = BrakingHold(positions, velocities, start_ns,
-                                      self.limits.max_acceleration, self.limits.lower,
-                                      self.limits.upper)
-        self._active = None
-        self._hold_reason = reason
-
-    def _hold(self, now_ns: int, reason: str) -> None:
-        """Stop executing chunks: brake from where the reference is now.
-
-        If the reference is not finite (a fault), brake from the last emitted command instead.
-        """
-        positions, velocities = self._reference.evaluate(now_ns)
-        if math.isfinite(float(positions.sum()) + float(velocities.sum())):
-            self._hold_from(positions, velocities, now_ns, reason)
-        else:
-            last = self.last_command
-            self._hold_from(last.positions, last.velocities, last.stamp_ns, reason)
+    def _emit(self, now_ns: int, status: str, reason: str, limited: bool = False,
+              reference: Optional[np.ndarray] = None, record: bool = True) -> Command:
+        positions, velocities, accelerations = self._state.state
+        error = 0.0 if reference is None else float(np.abs(positions - reference).max())
+        command = Command(positions, velocities, accelerations, now_ns, status, reason, limited,
+                          error)
+        self.last_command = command
+        self._unlogged = not record
+        if self.log is not None and record:
+            self.log.record(command)
+        return command
 
     def reset(self, command: np.ndarray, now_ns: int,
               velocities: Optional[np.ndarray] = None) -> None:
-        """Hold ``command`` from now on; drop the active chunk and every chunk stamped before now.
+        """Command ``command`` from now on; drop the active chunk and every chunk stamped before.
 
-        Used at startup and by the teleop -> policy handover. With ``velocities`` the hold
-        brakes from that motion at the acceleration limit instead of stopping dead.
+        Used at startup. With ``velocities`` the command continues with that motion and brakes
+        from it within the limits.
         """
-        command = self.limits.clamp_positions(self._vector('command', command))
-        motion = (np.zeros_like(command) if velocities is None
-                  else self._vector('velocities', velocities))
+        command = self._vector('command', command)
+        motion = None if velocities is None else self._vector('velocities', velocities)
         now_ns = int(now_ns)
-        self._hold_from(command, motion, now_ns, 'reset')
+        self._state = CommandedState(self.limits, command, motion)
+        self._stop(now_ns, 'reset')
+        self._emit(now_ns, HOLDING, 'reset', record=False)  # the start, not a tick
+
+    def hold(self, now_ns: int, reason: str) -> None:
+        """Stop executing chunks: brake from the commanded state from now on.
+
+        Chunks stamped before now are refused afterwards (they were computed for a motion that
+        no longer runs); the mode switch calls this when it enters or leaves POLICY.
+        """
+        self._stop(int(now_ns), reason)
+
+    def _stop(self, now_ns: int, reason: str) -> None:
+        self._reference = None
+        self._active = None
+        self._on_reference = False
+        self._hold_reason = reason
         self._min_stamp_ns = now_ns
         self._last_stamp_ns = None
         self._last_accept_ns = None
-        motion = np.clip(motion, -self.limits.max_velocity, self.limits.max_velocity)
-        self.last_command = Command(command, motion, now_ns, HOLDING, 'reset')
 
-    def update_joint_state(self, positions: np.ndarray, stamp_ns: int) -> None:
-        """Record measured joint positions (feeds the watchdog; the first one starts a hold)."""
+    def _hold(self, reason: str) -> None:
+        """Brake from the commanded state (a watchdog or a fault); keeps the chunk stamps."""
+        self._reference = None
+        self._active = None
+        self._on_reference = False
+        self._hold_reason = reason
+
+    def update_joint_state(self, positions: np.ndarray, stamp_ns: int,
+                           received_ns: Optional[int] = None) -> bool:
+        """Take measured joint positions; False (and a refusal count) if refused.
+
+        ``received_ns`` is when it arrived, on the clock ticks and chunks are judged on (the
+        node's clock; a bag's receive time in replay; default: the stamp). A joint state
+        stamped more than ``future_tolerance_s`` after it arrived is refused: a driver whose
+        clock runs ahead must not keep the watchdog fed. Staleness is judged on arrival times.
+        The first joint state accepted starts the command there, at rest.
+        """
         positions = self._vector('joint_state.positions', positions)
         stamp_ns = int(stamp_ns)
-        if self._state_stamp_ns is None or stamp_ns >= self._state_stamp_ns:
-            self._state_stamp_ns = stamp_ns
-            self.measured_positions = positions
-        if self._reference is None:
-            hold = self.limits.clamp_positions(positions)
-            self._hold_from(hold, np.zeros_like(hold), stamp_ns, 'startup')
-            self._min_stamp_ns = stamp_ns
+        received_ns = stamp_ns if received_ns is None else int(received_ns)
+        if (stamp_ns - received_ns) * NS > self.config.future_tolerance_s:
+            self.refusals['joint_state_from_future'] = (
+                self.refusals.get('joint_state_from_future', 0) + 1)
+            return False
+        if self._state_stamp_ns is not None and stamp_ns < self._state_stamp_ns:
+            self.refusals['joint_state_out_of_order'] = (
+                self.refusals.get('joint_state_out_of_order', 0) + 1)
+            return False
+        self._state_stamp_ns = stamp_ns
+        self._state_received_ns = received_ns
+        self.measured_positions = positions
+        if self._state is None:
+            self._state = CommandedState(self.limits, positions)
+            self._stop(received_ns, 'startup')
+            self._emit(received_ns, HOLDING, 'startup', record=False)
+        return True
 
     def _state_stale(self, now_ns: int) -> bool:
         timeout = self.config.state_timeout_s
         if timeout is None:
             return False
-        return self._state_stamp_ns is None or (now_ns - self._state_stamp_ns) * NS > timeout
+        return (self._state_received_ns is None
+                or (now_ns - self._state_received_ns) * NS > timeout)
 
     # ----------------------------------------------------------------------------- chunks
     def _refuse(self, now_ns: int, chunk: ActionChunk, reason: str) -> ChunkDecision:
@@ -277,7 +342,7 @@ class TrajectoryExecutor:
     def _timing_reason(self, chunk: ActionChunk, now_ns: int) -> Optional[str]:
         config = self.config
         if self._min_stamp_ns is not None and chunk.stamp_ns < self._min_stamp_ns:
-            return 'before_reset: chunk stamped before the last reset/startup'
+            return 'before_reset: chunk stamped before the last reset/startup/hold request'
         if self._last_stamp_ns is not None and chunk.stamp_ns <= self._last_stamp_ns:
             return (f'out_of_order: stamp {chunk.stamp_ns} not newer than the last accepted '
                     f'stamp {self._last_stamp_ns}')
@@ -293,7 +358,7 @@ class TrajectoryExecutor:
         return None
 
     def _content_reason(self, positions: np.ndarray, chunk: ActionChunk,
-                        first_row: int, now_ns: int) -> Optional[str]:
+                        first_row: int) -> Optional[str]:
         config = self.config
         reason = position_limit_reason(positions, self.limits, config.position_limit_margin)
         reason = reason or row_velocity_reason(positions, chunk.dt_ns, self.limits,
@@ -302,16 +367,18 @@ class TrajectoryExecutor:
             reason = row_acceleration_reason(positions, chunk.dt_ns, self.limits,
                                              config.row_acceleration_factor)
         if reason is None:
-            current, _ = self._reference.evaluate(now_ns)
-            reason = first_row_reason(positions[first_row], current, self.limits,
+            reason = first_row_reason(positions[first_row], self._state.positions, self.limits,
                                       self._max_deviation)
         return reason
 
     def submit(self, chunk: ActionChunk, now_ns: int) -> ChunkDecision:
         """Check a whole chunk; refuse it with a reason or splice it into the command stream."""
         now_ns = int(now_ns)
-        if self._reference is None:
+        if self._state is None:
             return self._refuse(now_ns, chunk, 'uninitialized: no joint state or reset yet')
+        if chunk.horizon < MIN_ROWS:
+            return self._refuse(now_ns, chunk, f'too_short: {chunk.horizon} rows (expected at '
+                                               f'least {MIN_ROWS})')
         order = joint_order(chunk.joint_names, self.limits.joint_names)
         if order is None:
             return self._refuse(
@@ -324,7 +391,7 @@ class TrajectoryExecutor:
                                 chunk.timing_ms)
         reason = non_finite_reason(chunk) or self._timing_reason(chunk, now_ns)
         first_row = int(np.searchsorted(chunk.row_times_ns(), now_ns, side='right'))
-        reason = reason or self._content_reason(chunk.positions, chunk, first_row, now_ns)
+        reason = reason or self._content_reason(chunk.positions, chunk, first_row)
         if reason is not None:
             return self._refuse(now_ns, chunk, reason)
         return self._splice(chunk, now_ns, first_row)
@@ -333,7 +400,7 @@ class TrajectoryExecutor:
         limits = self.limits
         new = ChunkTrajectory(chunk, self.config.interpolation, limits.max_acceleration,
                               limits.lower, limits.upper)
-        old = _bounded(self._settled_reference(now_ns), now_ns)
+        old = self._command_reference(now_ns)
         start_ns = max(now_ns, new.start_ns)
         config = self.config
         duration_ns = blend_duration_ns(old, new, start_ns, self.limits, config.blend_window_s,
@@ -347,20 +414,90 @@ class TrajectoryExecutor:
             self.log.record_decision(now_ns, chunk.stamp_ns, decision)
         return decision
 
+    def _command_reference(self, now_ns: int) -> Reference:
+        """What the command will do from its last tick on, as a reference to splice into.
+
+        While the command is exactly on the running reference, that reference (bounded);
+        otherwise the commanded state rolled forward (following the reference, or braking) for
+        the longest blend, so the splice starts from the command itself.
+        """
+        if self._on_reference and self._reference is not None:
+            return _bounded(self._settled_reference(now_ns), now_ns)
+        start_ns = self.last_command.stamp_ns
+        if self._reference is None and self._state.at_rest():  # holding still: stays there
+            p, v, a = self._state.state
+            return Knots(np.array([start_ns, start_ns + 1]), np.array([p, p]),
+                         np.array([v, v]), np.array([a, a]))
+        end_ns = max(now_ns, start_ns) + int(round(
+            (self.config.max_blend_window_s + self.config.blend_window_s) / NS))
+        times = np.arange(start_ns, end_ns + self._period_ns, self._period_ns, dtype=np.int64)
+        positions, velocities, accelerations = self._rollout(times)
+        return Knots(times, positions, velocities, accelerations)
+
     def _settled_reference(self, now_ns: int) -> Reference:
         """Return the running reference with finished blends folded away."""
         self._reference = _fold(self._reference, now_ns)
         return self._reference
 
     def pending_rows(self, now_ns: int) -> PendingRows:
-        """Rows of the active chunk whose time is after now (empty when holding)."""
+        """Rows of the active chunk after now, as the command will execute them.
+
+        Positions are the commanded state rolled forward (at the tick period) to each row's
+        time: where the command is on the chunk, the chunk's own rows; during a blend, the
+        blend; empty when holding.
+        """
+        num = self.limits.num_joints
         if self._active is None:
-            num = self.limits.num_joints
             return PendingRows(0, np.zeros(0, dtype=np.int64), np.zeros((0, num)))
         times = self._active.row_times_ns
-        first = int(np.searchsorted(times, int(now_ns), side='right'))
-        rows = self._active.chunk.positions[first:].copy()
-        return PendingRows(first, times[first:].copy(), rows)
+        start_ns = self.last_command.stamp_ns
+        rows = times[times > max(int(now_ns), start_ns)]
+        if not rows.size:
+            return PendingRows(times.size, rows.copy(), np.zeros((0, num)))
+        grid = np.arange(start_ns, int(rows[-1]), self._period_ns, dtype=np.int64)
+        steps = np.union1d(grid, rows)
+        positions, _, _ = self._rollout(steps)
+        return PendingRows(times.size - rows.size, rows.copy(),
+                           positions[np.searchsorted(steps, rows)])
+
+    def _rollout(self, times_ns: np.ndarray) -> State:
+        """(K, J) commanded states at times_ns[0] (the last tick) and after, if nothing changes.
+
+        Follows the running reference (or brakes, while holding) exactly as tick() would.
+        """
+        state = self._state.copy()
+        reference = self._reference
+        samples = [state.state]
+        for previous, t in zip(times_ns[:-1].tolist(), times_ns[1:].tolist()):
+            reference = self._rollout_reference(reference, t)
+            self._advance(state, reference, previous, t)
+            samples.append(state.state)
+        positions, velocities, accelerations = (np.array(x) for x in zip(*samples))
+        return positions, velocities, accelerations
+
+    def _rollout_reference(self, reference: Optional[Reference],
+                           now_ns: int) -> Optional[Reference]:
+        """The reference a tick at now_ns would follow if no chunk or timeout came (None: brake).
+
+        Mirrors the watchdog's exhaustion rule: after the chunk's last row and its blend, brake.
+        """
+        if reference is None:
+            return None
+        reference = _fold(reference, now_ns)
+        if now_ns >= self._active.end_ns and not isinstance(reference, Blend):
+            return None
+        return reference
+
+    @staticmethod
+    def _advance(state: CommandedState, reference: Optional[Reference], from_ns: int,
+                 to_ns: int) -> bool:
+        """Move ``state`` from from_ns to to_ns along ``reference`` (None: brake)."""
+        dt_s = (to_ns - from_ns) * NS
+        if reference is None:
+            state.brake(dt_s)
+            return False
+        return state.track(lambda tau_s: reference.evaluate(from_ns + int(round(tau_s / NS))),
+                           dt_s)
 
     # ----------------------------------------------------------------------------- output
     def _watchdog(self, now_ns: int) -> None:
@@ -368,87 +505,109 @@ class TrajectoryExecutor:
             return
         timeout = self.config.chunk_timeout_s
         if self._state_stale(now_ns):
-            self._hold(now_ns, 'joint_state_stale')
+            self._hold('joint_state_stale')
         elif timeout is not None and (now_ns - self._last_accept_ns) * NS > timeout:
-            self._hold(now_ns, 'chunk_timeout')
+            self._hold('chunk_timeout')
         elif (now_ns >= self._active.end_ns
               and not isinstance(self._settled_reference(now_ns), Blend)):
-            self._hold(now_ns, 'chunk_exhausted')  # rows done and the splice into them too
+            self._hold('chunk_exhausted')  # rows done and the splice into them too
+
+    def _previous_tick_ns(self, now_ns: int) -> Optional[int]:
+        """The last tick's time; raises on time going backwards; None if now is that tick."""
+        last = self.last_command.stamp_ns
+        if now_ns < last:
+            raise ValueError(f'now_ns: expected >= the last tick ({last}), got {now_ns}')
+        return None if now_ns == last else last
 
     def tick(self, now_ns: int) -> Optional[Command]:
         """Return the command for time now_ns (None before the first joint state or reset)."""
-        if self._reference is None:
+        if self._state is None:
             return None
         now_ns = int(now_ns)
-        last = self.last_command
-        if last is not None and now_ns <= last.stamp_ns:
-            if now_ns < last.stamp_ns:
-                raise ValueError(
-                    f'now_ns: expected >= the last tick ({last.stamp_ns}), got {now_ns}')
-            return last
+        previous_ns = self._previous_tick_ns(now_ns)
+        if previous_ns is None:  # a tick at the start time: the start command is the output
+            if self._unlogged and self.log is not None:
+                self.log.record(self.last_command)
+            self._unlogged = False
+            return self.last_command
+        self._period_ns = now_ns - previous_ns
         self._watchdog(now_ns)
-        reference = self._settled_reference(now_ns)
-        positions, velocities = reference.evaluate(now_ns)
-        if not math.isfinite(float(positions.sum()) + float(velocities.sum())):  # any NaN/inf
-            self._hold(now_ns, 'fault_non_finite')
-            positions, velocities = self._reference.evaluate(now_ns)
-        limits = self.limits
-        limited = False
-        if last is not None:
-            dt_s = (now_ns - last.stamp_ns) * NS
-            max_step = limits.max_velocity * dt_s
-            step = positions - last.positions
-            if (np.abs(step) > max_step).any():
-                limited = True
-                step = np.minimum(np.maximum(step, -max_step), max_step)
-                positions = last.positions + step
-                velocities = step / dt_s
-        inside = np.minimum(np.maximum(positions, limits.lower), limits.upper)
-        if (inside != positions).any():  # pinned at a position limit: not moving there
-            velocities = np.where(inside != positions, 0.0, velocities)
-            positions = inside
-        velocities = np.minimum(np.maximum(velocities, -limits.max_velocity),
-                                limits.max_velocity)
-        if self._active is not None:
-            status = TRACKING
-            reason = 'blending' if isinstance(reference, Blend) else 'chunk'
-        else:
-            status, reason = HOLDING, self._hold_reason
-        command = Command(positions, velocities, now_ns, status, reason, limited)
-        self.last_command = command
-        if self.log is not None:
-            self.log.record(command)
-        return command
+        reference = None if self._reference is None else self._settled_reference(now_ns)
+        target = None if reference is None else reference.evaluate(now_ns)
+        if target is not None and not _finite(target):
+            self._hold('fault_non_finite')
+            reference = None
+        self._on_reference = self._advance(self._state, reference, previous_ns, now_ns)
+        if reference is None:
+            return self._emit(now_ns, HOLDING, self._hold_reason)
+        reason = 'blending' if isinstance(reference, Blend) else 'chunk'
+        return self._emit(now_ns, TRACKING, reason, not self._on_reference, target[0])
+
+    def follow(self, target: np.ndarray, now_ns: int, velocity_fraction: float = 1.0,
+               reason: str = 'teleop') -> Optional[Command]:
+        """Move the command towards ``target`` (J,) (at rest there) for the period ending now.
+
+        Drops any chunk (the mode switch calls it in TELEOP). ``velocity_fraction`` in (0, 1]
+        of the velocity limits.
+        """
+        if self._state is None:
+            return None
+        target = self._vector('target', target)
+        now_ns = int(now_ns)
+        previous_ns = self._previous_tick_ns(now_ns)
+        if self._active is not None or self._reference is not None:
+            self._stop(now_ns, reason)
+        if previous_ns is None:
+            return self.last_command
+        self._period_ns = now_ns - previous_ns
+        zeros = np.zeros_like(target)
+        exact = self._state.track(lambda tau_s: (target, zeros, zeros),
+                                  (now_ns - previous_ns) * NS, velocity_fraction)
+        return self._emit(now_ns, FOLLOWING, reason, limited=not exact)
 
     def splice_trajectory(self, now_ns: int) -> Optional[TrajectoryPoints]:
-        """Return the spliced reference from now on as JointTrajectory points (None before ready).
+        """Return the commanded state's future from now on as JointTrajectory points.
 
-        While tracking: one point per remaining chunk row (the blend included), then the braking
-        tail after the last row sampled every jtc_hold_period_s, ending at rest. While holding:
-        the braking ramp sampled the same way.
-        Publish it with ``header.stamp = stamp_ns`` after every accepted chunk and whenever
-        tick() switches to holding.
+        The state is rolled forward from the last tick at the tick period, exactly as tick()
+        would move it, along the running reference (or braking, while holding), until it is at
+        rest after the chunk's last row; every jtc_point_period_s of it becomes a point, and
+        points closer than jtc_min_lead_s to now are left out. Every point's position, velocity
+        and acceleration come from that one limited motion, so they agree with each other and
+        with the limits, and the first one continues the command. Publish it with
+        ``header.stamp = stamp_ns`` after every accepted chunk and whenever tick() switches to
+        holding. None before ready.
         """
-        if self._reference is None:
+        if self._state is None:
             return None
         now_ns = int(now_ns)
-        reference = self._settled_reference(now_ns)
+        period_ns = self._period_ns
+        stride = max(1, int(round(self.config.jtc_point_period_s / (period_ns * NS))))
         lead_ns = int(round(self.config.jtc_min_lead_s / NS))
-        period_ns = int(round(self.config.jtc_hold_period_s / NS))
-        rows = np.zeros(0, dtype=np.int64)
-        rest_ns = reference.end_ns  # a hold's stop, or a blend's end
-        if self._active is not None:
-            rows = self._active.row_times_ns
-            rows = rows[rows > now_ns + lead_ns]
-            rest_ns = max(rest_ns, self._active.rest_ns)
-        after = rows[-1] if rows.size else now_ns
-        tail = np.arange(after + period_ns, max(rest_ns, after + period_ns) + period_ns,
-                         period_ns, dtype=np.int64)
-        times = np.concatenate([rows, tail])
-        samples = [reference.evaluate(int(t)) for t in times]
-        positions = self.limits.clamp_positions(np.array([p for p, _ in samples]))
-        velocities = np.array([v for _, v in samples])
-        velocities = np.clip(velocities, -self.limits.max_velocity, self.limits.max_velocity)
+        start_ns = self.last_command.stamp_ns
+        limit_ns = start_ns + int(round(MAX_ROLLOUT_S / NS))
+        state = self._state.copy()
+        reference = self._reference
+        times, samples = [], []
+        t, step = start_ns, 0
+        while t < limit_ns:
+            reference = self._rollout_reference(reference, t + period_ns)
+            self._advance(state, reference, t, t + period_ns)
+            t += period_ns
+            step += 1
+            done = reference is None and state.at_rest()
+            if (step % stride == 0 or done) and t > now_ns + lead_ns:
+                times.append(t)
+                samples.append(state.state)
+            if done and times:
+                break
+        positions, velocities, accelerations = (np.array(x) for x in zip(*samples))
         velocities[-1] = 0.0
-        return TrajectoryPoints(now_ns, self.limits.joint_names, times - now_ns, positions,
-                                velocities)
+        accelerations[-1] = 0.0
+        return TrajectoryPoints(now_ns, self.limits.joint_names,
+                                np.array(times, dtype=np.int64) - now_ns, positions, velocities,
+                                accelerations)
+
+
+def _finite(state: State) -> bool:
+    """Whether every entry of a (positions, velocities, accelerations) triple is finite."""
+    return math.isfinite(float(state[0].sum() + state[1].sum() + state[2].sum()))

@@ -114,14 +114,17 @@ def fit_rows(positions: np.ndarray, dt_s: float, method: str = 'cubic',
     return quintic_coefficients(p0, v[:-1], a[:-1], p1, v[1:], a[1:], dt_s)
 
 
-def evaluate_segment(coefficients: np.ndarray, tau_s: float) -> Tuple[np.ndarray, np.ndarray]:
-    """Position and velocity (J,) of one segment's coefficients (6, J) at local time tau_s."""
+def evaluate_segment(coefficients: np.ndarray,
+                     tau_s: float) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Position, velocity and acceleration (J,) of a segment's coefficients (6, J) at tau_s."""
     t2 = tau_s * tau_s
     t3 = t2 * tau_s
     t4 = t3 * tau_s
-    powers = np.array((1.0, tau_s, t2, t3, t4, t4 * tau_s))
-    slopes = np.array((0.0, 1.0, 2.0 * tau_s, 3.0 * t2, 4.0 * t3, 5.0 * t4))
-    return powers @ coefficients, slopes @ coefficients
+    basis = np.array(((1.0, tau_s, t2, t3, t4, t4 * tau_s),
+                      (0.0, 1.0, 2.0 * tau_s, 3.0 * t2, 4.0 * t3, 5.0 * t4),
+                      (0.0, 0.0, 2.0, 6.0 * tau_s, 12.0 * t2, 20.0 * t3)))
+    positions, velocities, accelerations = basis @ coefficients
+    return positions, velocities, accelerations
 
 
 def evaluate_derivative(coefficients: np.ndarray, tau_s: np.ndarray, order: int) -> np.ndarray:

@@ -19,6 +19,7 @@ Derivatives are finite differences of the logged positions over the logged times
 describe what was actually commanded, whatever produced it (the executor or a baseline).
 """
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -37,6 +38,7 @@ class CommandLog:
     statuses: List[str] = field(default_factory=list)
     reasons: List[str] = field(default_factory=list)
     limited: List[bool] = field(default_factory=list)
+    tracking_errors: List[float] = field(default_factory=list)
     # (now_ns, chunk stamp_ns, accepted, reason)
     decisions: List[Tuple[int, int, bool, str]] = field(default_factory=list)
 
@@ -48,6 +50,7 @@ class CommandLog:
         self.statuses.append(command.status)
         self.reasons.append(command.reason)
         self.limited.append(bool(getattr(command, 'limited', False)))
+        self.tracking_errors.append(float(getattr(command, 'tracking_error', 0.0)))
 
     def record_decision(self, now_ns: int, stamp_ns: int, decision) -> None:
         """Append one ChunkDecision taken at now_ns for the chunk stamped stamp_ns."""
@@ -79,7 +82,8 @@ class StreamMetrics:
     seam_max_jerk: float  # largest |jerk| within seam_window_s after a seam
     holding_s: float  # total time spent holding
     refused: Dict[str, int]  # refused chunks per reason kind
-    limited_ticks: int  # ticks where the velocity guard engaged
+    limited_ticks: int  # ticks where the limits kept the command off its reference
+    max_tracking_error: float = 0.0  # largest |command - reference| (where logged)
 
     def as_dict(self) -> Dict[str, object]:
         return {
@@ -92,6 +96,7 @@ class StreamMetrics:
             'holding_s': self.holding_s,
             'refused': dict(self.refused),
             'limited_ticks': self.limited_ticks,
+            'max_tracking_error': self.max_tracking_error,
         }
 
 
@@ -151,5 +156,6 @@ def stream_metrics(times_ns: np.ndarray, positions: np.ndarray,
 def log_metrics(log: CommandLog, seam_window_s: float = 0.05) -> StreamMetrics:
     """stream_metrics over everything a CommandLog recorded."""
     times_ns, positions = log.arrays()
-    return stream_metrics(times_ns, positions, log.seam_times_ns(), log.statuses,
-                          [r for _, _, r in log.refused()], log.limited, seam_window_s)
+    metrics = stream_metrics(times_ns, positions, log.seam_times_ns(), log.statuses,
+                             [r for _, _, r in log.refused()], log.limited, seam_window_s)
+    return dataclasses.replace(metrics, max_tracking_error=max(log.tracking_errors, default=0.0))

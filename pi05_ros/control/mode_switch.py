@@ -37,13 +37,14 @@ Timeouts latch HOLD: a teleop stream that goes silent while the human is in char
 monitored intervention stream that goes silent while the policy is engaged, sets ``requested``
 to HOLD; only a new request leaves it.
 
-Every command passes the same guard: clipped into the position limits, moved at most
-``max_velocity * dt`` from the previous command, never non-finite. Handovers also keep the
-velocity continuous: every ramp (onto the leader, braking into a hold) starts from how the last
-command moved and changes that velocity by at most ``max_acceleration * dt`` per period, and
-entering POLICY resets the executor to the last command, at the time it was emitted and with its
-motion, so the executor brakes from there and blends into the first chunk computed after the
-switch.
+Every command is the executor's one commanded state (position, velocity, acceleration per
+joint), whoever is in charge: the policy's chunks are tracked by
+:meth:`TrajectoryExecutor.tick`, the leader by :meth:`TrajectoryExecutor.follow` (a scaled
+velocity limit while ramping onto it), a hold brakes that state to rest. So a handover never
+jumps: it changes what the state follows, not the state, which stays inside the position,
+velocity, acceleration and jerk limits throughout. Entering POLICY makes the executor refuse
+chunks computed before the switch; it brakes from the current command and blends into the
+first chunk computed after it.
 """
 
 import collections
@@ -55,7 +56,7 @@ from typing import Callable, Deque, Iterable, List, NamedTuple, Optional, Sequen
 import numpy as np
 
 from pi05_ros.control.action_chunk import ActionChunk
-from pi05_ros.control.executor import TRACKING, TrajectoryExecutor
+from pi05_ros.control.executor import Command, TRACKING, TrajectoryExecutor
 from pi05_ros.control.limits import JointLimits
 from pi05_ros.control.teleop import joint_vector, TeleopStream
 
@@ -121,6 +122,7 @@ class ModeTick:
     mode: Mode
     source: str  # 'teleop' | 'policy' | 'hold'
     reason: str
+    accelerations: Optional[np.ndarray] = None  # (J,)
 
 
 @dataclass(frozen=True)
@@ -262,8 +264,8 @@ class ModeSwitch:
     TELEOP / POLICY / HOLD with bounded-velocity handover. Time is int ns from the caller.
 
     ``executor`` is a :class:`~pi05_ros.control.executor.TrajectoryExecutor` over the same
-    ``limits``: it is reset to the current command whenever POLICY is entered and ticked only in
-    POLICY. ``initial_positions`` (J,) is the command held at start (the measured joint state).
+    ``limits``: its commanded state is the command in every mode. ``initial_positions`` (J,) is
+    the command held at start (the measured joint state) when the executor has none yet.
     """
 
     def __init__(self, limits: JointLimits, executor: TrajectoryExecutor,
@@ -290,9 +292,7 @@ class ModeSwitch:
                                  'align_threshold on every joint')
         self.teleop = TeleopStream(limits)
         self._continuous = np.isinf(limits.lower) & np.isinf(limits.upper)
-        self._command = positions.copy()
-        self._motion = np.zeros_like(positions)  # how the last command moved: step / period
-        self._command_ns: Optional[int] = None  # when self._command was emitted (None: not yet)
+        self._initial = positions.copy()
         self._last_tick_ns: Optional[int] = None
         self._mode = Mode.HOLD
         self._reason = 'waiting for a request'
@@ -305,7 +305,7 @@ class ModeSwitch:
         self._source = 'hold'
         self.changes: Deque[ModeChange] = collections.deque(maxlen=CHANGE_LOG_SIZE)
         self.change_listeners: List[Callable[[ModeChange], None]] = []
-        self.counters = {'chunks_discarded': 0, 'guard_clamped': 0, 'non_finite_held': 0}
+        self.counters = {'chunks_discarded': 0, 'limited_ticks': 0}
 
     # --- state --------------------------------------------------------------------------------
 
@@ -325,7 +325,8 @@ class ModeSwitch:
     @property
     def command(self) -> np.ndarray:
         """(J,) the last command emitted (the initial positions before the first tick)."""
-        return self._command.copy()
+        last = self.executor.last_command
+        return self._initial.copy() if last is None else last.positions.copy()
 
     # --- inputs -------------------------------------------------------------------------------
 
@@ -383,10 +384,14 @@ class ModeSwitch:
         return self.teleop.offer(names, positions, stamp_ns)
 
     def joint_state(self, names: Sequence[str], positions: Sequence[float],
-                    stamp_ns: int) -> None:
-        """Pass measured joint positions by name to the executor (its joint-state watchdog)."""
+                    stamp_ns: int, received_ns: Optional[int] = None) -> bool:
+        """Pass measured joint positions by name to the executor (its joint-state watchdog).
+
+        ``received_ns``: when it arrived (default: the stamp); see
+        :meth:`TrajectoryExecutor.update_joint_state`. False if the executor refused it.
+        """
         vector = joint_vector(names, positions, self.limits.joint_names, 'joint_state')
-        self.executor.update_joint_state(vector, stamp_ns)
+        return self.executor.update_joint_state(vector, stamp_ns, received_ns)
 
     def submit_chunk(self, chunk: ActionChunk, now_ns: int) -> RequestResult:
         """
@@ -411,7 +416,8 @@ class ModeSwitch:
         if isinstance(event, TeleopSample):
             return self.teleop_sample(event.names, event.positions, _header(event))
         if isinstance(event, JointStateSample):
-            return self.joint_state(event.names, event.positions, _header(event))
+            return self.joint_state(event.names, event.positions, _header(event),
+                                    event.stamp_ns)
         if isinstance(event, ChunkArrival):
             return self.submit_chunk(event.chunk, event.stamp_ns)
         if isinstance(event, InterventionSample):
@@ -434,24 +440,16 @@ class ModeSwitch:
         if self._last_tick_ns is not None and now_ns < self._last_tick_ns:
             raise ValueError(f'now_ns: expected >= the previous tick ({self._last_tick_ns}), '
                              f'got {now_ns}')
-        dt_s = 0.0 if self._last_tick_ns is None else (now_ns - self._last_tick_ns) / NS_PER_S
         self._last_tick_ns = now_ns
+        if not self.executor.ready:
+            self.executor.reset(self._initial, now_ns)
         self._update(now_ns, '')
-        previous = self._command
-        proposal, velocities, source, reason = self._propose(now_ns, dt_s)
-        command, guard_note = self._guard(previous, proposal, dt_s)
-        if guard_note:
-            source, reason = ('hold', guard_note) if guard_note.startswith('non-finite') else (
-                source, f'{reason}; {guard_note}')
-        if guard_note or velocities is None or not _all_finite(velocities):
-            velocities = (command - previous) / dt_s if dt_s > 0 else np.zeros_like(command)
-        limit = self.limits.max_velocity
-        velocities = np.minimum(np.maximum(velocities, -limit), limit)
-        if dt_s > 0:
-            self._motion = (command - previous) / dt_s
-        self._command, self._source = command, source
-        self._command_ns = now_ns
-        return ModeTick(now_ns, command.copy(), velocities.copy(), self._mode, source, reason)
+        command, source, reason = self._command_for(now_ns)
+        if command.limited:
+            self.counters['limited_ticks'] += 1
+        self._source = source
+        return ModeTick(now_ns, command.positions.copy(), command.velocities.copy(), self._mode,
+                        source, reason, command.accelerations.copy())
 
     def diagnostics(self) -> dict:
         """Key/values for ``diagnostic_msgs``: mode, reason, requested mode, counters."""
@@ -514,7 +512,7 @@ class ModeSwitch:
             return Mode.HOLD, self._hold_reason
         if not human:
             return Mode.POLICY, 'policy engaged'
-        deviation = np.abs(self._leader() - self._command)
+        deviation = np.abs(self._leader() - self.command)
         if self._mode == Mode.TELEOP:
             if self._tracking is not None and (deviation > self._tracking).any():
                 return Mode.HOLD, 'leader too far: ' + self._worst(deviation, self._tracking,
@@ -534,8 +532,9 @@ class ModeSwitch:
         """
         target = self.teleop.target
         if self._continuous.any():
-            offset = np.mod(target - self._command + math.pi, 2.0 * math.pi) - math.pi
-            target = np.where(self._continuous, self._command + offset, target)
+            command = self.command
+            offset = np.mod(target - command + math.pi, 2.0 * math.pi) - math.pi
+            target = np.where(self._continuous, command + offset, target)
         return target
 
     def _worst(self, deviation: np.ndarray, threshold: np.ndarray, name: str) -> str:
@@ -557,95 +556,30 @@ class ModeSwitch:
         self._mode = wanted
         if wanted == Mode.POLICY:
             self._policy_since_ns = now_ns
-            # The executor continues the command from when it was emitted: resetting it at the
-            # request time instead would shorten the next period's motion (a velocity jump).
-            since = now_ns if self._command_ns is None else self._command_ns
-            self.executor.reset(self._command.copy(), since, self._motion.copy())
+        if self.executor.ready:  # brake from the command; refuse chunks from before the switch
+            self.executor.hold(now_ns, 'reset' if wanted == Mode.POLICY else reason)
         self._handover = wanted == Mode.TELEOP
 
-    def _propose(self, now_ns: int, dt_s: float):
-        """(positions, velocities or None, source, reason) before the guard."""
+    def _command_for(self, now_ns: int) -> Tuple[Command, str, str]:
+        """(the executor's command for this period, source, reason) in the current mode."""
         if self._mode == Mode.POLICY:
             command = self.executor.tick(now_ns)
-            if command is None:  # cannot happen after reset(); hold rather than guess
-                return self._command.copy(), None, 'hold', 'executor not ready'
-            source = 'policy' if command.status == TRACKING else 'hold'
-            if source == 'policy':
-                reason = f'policy {command.reason}'
-            elif command.reason == 'reset':
-                reason = 'waiting for the first chunk computed after the switch'
-            else:
-                reason = f'policy stale: executor holding ({command.reason})'
-            return command.positions, command.velocities, source, reason
+            if command.status == TRACKING:
+                return command, 'policy', f'policy {command.reason}'
+            if command.reason == 'reset':
+                return command, 'hold', 'waiting for the first chunk computed after the switch'
+            return command, 'hold', f'policy stale: executor holding ({command.reason})'
         if self._mode == Mode.TELEOP:
             target = self._leader()
             fraction = (self.config.handover_velocity_fraction if self._handover
                         else self.config.teleop_velocity_fraction)
-            positions, velocities = ramp_step(
-                self._command, self._motion, target, dt_s,
-                fraction * self.limits.max_velocity, self.limits.max_acceleration)
             reason = 'handover ramp to the leader' if self._handover else 'tracking the leader'
-            if self._handover and (np.abs(target - positions)
+            command = self.executor.follow(target, now_ns, fraction, reason)
+            if self._handover and (np.abs(target - command.positions)
                                    <= self.config.handover_tolerance).all():
                 self._handover = False
-            return positions, velocities, 'teleop', reason
-        positions, velocities = brake_step(self._command, self._motion, dt_s,
-                                           self.limits.max_acceleration)
-        return positions, velocities, 'hold', self._reason
-
-    def _guard(self, previous: np.ndarray, proposal: np.ndarray,
-               dt_s: float) -> Tuple[np.ndarray, str]:
-        """Make a proposal safe: finite, within the velocity and position limits."""
-        if proposal.shape != previous.shape or not _all_finite(proposal):
-            self.counters['non_finite_held'] += 1
-            return previous.copy(), 'non-finite command held'
-        limited = self.limits.clamp_positions(self.limits.clamp_step(previous, proposal, dt_s))
-        if float(np.max(np.abs(limited - proposal))) > 1e-12:
-            self.counters['guard_clamped'] += 1
-            return limited, 'clamped to the velocity/position limits'
-        return limited, ''
-
-
-def ramp_step(positions: np.ndarray, velocities: np.ndarray, target: np.ndarray, dt_s: float,
-              max_velocity: np.ndarray, max_acceleration: np.ndarray) -> Tuple[np.ndarray,
-                                                                               np.ndarray]:
-    """
-    One period of a velocity- and acceleration-limited approach to ``target`` (all (J,)).
-
-    The velocity aims at the fastest speed from which the joint can still stop at the target
-    in discrete steps (``v dt / 2 + v^2 / 2a <= |e|``), never above ``max_velocity`` nor the
-    speed that reaches the target in this period, and changes by at most
-    ``max_acceleration * dt`` per period. Returns the new (positions, velocities). With
-    ``dt_s == 0`` nothing moves.
-    """
-    if dt_s <= 0.0:
-        return positions.copy(), velocities.copy()
-    error = target - positions
-    # v dt / 2 + v^2 / (2 a) <= |e|: braking from v in steps of a * dt stops in time
-    braking = max_acceleration * dt_s
-    with np.errstate(invalid='ignore'):  # NaN for inf * 0 (no acceleration limit, no error)
-        braking_speed = braking * (np.sqrt(0.25 + 2.0 * np.abs(error) / (braking * dt_s)) - 0.5)
-    speed = np.minimum(np.fmin(max_velocity, braking_speed), np.abs(error) / dt_s)
-    wanted = np.sign(error) * speed
-    dv = max_acceleration * dt_s
-    new_velocities = np.clip(wanted, velocities - dv, velocities + dv)
-    new_velocities = np.clip(new_velocities, -max_velocity, max_velocity)
-    return positions + new_velocities * dt_s, new_velocities
-
-
-def brake_step(positions: np.ndarray, velocities: np.ndarray, dt_s: float,
-               max_acceleration: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-    """One period of stopping at the acceleration limit (a hold that starts while moving)."""
-    if dt_s <= 0.0:
-        return positions.copy(), velocities.copy()
-    dv = max_acceleration * dt_s
-    new_velocities = velocities - np.clip(velocities, -dv, dv)
-    return positions + new_velocities * dt_s, new_velocities
-
-
-def _all_finite(values: np.ndarray) -> bool:
-    """Whether every entry is finite (one reduction: NaN and inf survive a sum)."""
-    return math.isfinite(float(np.sum(values)))
+            return command, 'teleop', reason
+        return self.executor.tick(now_ns), 'hold', self._reason
 
 
 def _header(event: _PositionsByName) -> int:

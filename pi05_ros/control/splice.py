@@ -48,8 +48,8 @@ def required_window_s(old: Reference, new: Reference, start_ns: int, window_s: f
     times = start_ns + np.round(np.linspace(0.0, window_s, GAP_SAMPLES) / NS).astype(np.int64)
     gaps, gap_rates = [], []
     for t in times:
-        old_p, old_v = old.evaluate(int(t))
-        new_p, new_v = new.evaluate(int(t))
+        old_p, old_v, _ = old.evaluate(int(t))
+        new_p, new_v, _ = new.evaluate(int(t))
         gaps.append(np.abs(new_p - old_p))
         gap_rates.append(np.abs(new_v - old_v))
     gap = np.max(gaps, axis=0)  # (J,) D

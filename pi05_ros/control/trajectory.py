@@ -17,11 +17,13 @@
 A sampled blend is a cheap copy of a running blend; it keeps the number of blends evaluated per
 tick bounded when chunks arrive faster than their blends finish.
 
-Each is a function of absolute time in integer nanoseconds returning position and velocity (J,):
-``evaluate(t_ns) -> (positions, velocities)``.
+Each is a function of absolute time in integer nanoseconds returning position, velocity and
+acceleration (J,): ``evaluate(t_ns) -> (positions, velocities, accelerations)``. They are what
+the executor's commanded state follows (:mod:`pi05_ros.control.commanded_state`), which keeps
+the command inside the limits where a reference is not.
 """
 
-from typing import Tuple
+from typing import Optional, Tuple
 
 import numpy as np
 
@@ -31,11 +33,11 @@ from pi05_ros.control.interpolation import (
 
 NS = 1e-9  # seconds per nanosecond
 
-State = Tuple[np.ndarray, np.ndarray]  # positions (J,), velocities (J,)
+State = Tuple[np.ndarray, np.ndarray, np.ndarray]  # positions, velocities, accelerations (J,)
 
 
 class Reference:
-    """A position/velocity reference over absolute time (ns)."""
+    """A position/velocity/acceleration reference over absolute time (ns)."""
 
     def evaluate(self, t_ns: int) -> State:
         raise NotImplementedError
@@ -64,11 +66,13 @@ class BrakingHold(Reference):
 
     def evaluate(self, t_ns: int) -> State:
         if t_ns >= self.end_ns:
-            return self.final_positions, self._zero
+            return self.final_positions, self._zero, self._zero
         tau = np.minimum(max(t_ns - self.start_ns, 0) * NS, self._stop_s)
         positions = self._p0 + self._v0 * tau + 0.5 * self._decel * tau * tau
-        velocities = np.where(tau < self._stop_s, self._v0 + self._decel * tau, 0.0)
-        return np.clip(positions, self._lower, self._upper), velocities
+        braking = tau < self._stop_s
+        velocities = np.where(braking, self._v0 + self._decel * tau, 0.0)
+        accelerations = np.where(braking, self._decel, 0.0)
+        return np.clip(positions, self._lower, self._upper), velocities, accelerations
 
 
 class ChunkTrajectory(Reference):
@@ -94,7 +98,7 @@ class ChunkTrajectory(Reference):
         if velocities is not None and chunk.horizon == 1:
             velocities = np.zeros_like(positions)
         self.coefficients = fit_rows(positions, self._dt_s, method, velocities)  # (H-1, 6, J)
-        _, last_velocity = evaluate_segment(self.coefficients[-1], self._dt_s)
+        _, last_velocity, _ = evaluate_segment(self.coefficients[-1], self._dt_s)
         self.tail = BrakingHold(positions[-1], last_velocity, self.end_ns, max_acceleration,
                                 lower, upper)
         self.rest_ns = self.tail.end_ns
@@ -104,7 +108,7 @@ class ChunkTrajectory(Reference):
     def evaluate(self, t_ns: int) -> State:
         offset = t_ns - self.start_ns
         if offset <= 0:
-            return self._first, self._zero
+            return self._first, self._zero, self._zero
         if t_ns >= self.end_ns:
             return self.tail.evaluate(t_ns)
         segment = offset // self.dt_ns
@@ -132,51 +136,60 @@ class Blend(Reference):
     def evaluate(self, t_ns: int) -> State:
         if t_ns >= self.end_ns:
             return self.new.evaluate(t_ns)
-        old_p, old_v = self.old.evaluate(t_ns)
+        old_p, old_v, old_a = self.old.evaluate(t_ns)
         if t_ns <= self.start_ns:
-            return old_p, old_v
-        new_p, new_v = self.new.evaluate(t_ns)
-        w, dw, _ = smoothstep((t_ns - self.start_ns) / self.duration_ns)
-        gap = new_p - old_p
+            return old_p, old_v, old_a
+        new_p, new_v, new_a = self.new.evaluate(t_ns)
+        w, dw, ddw = smoothstep((t_ns - self.start_ns) / self.duration_ns)
+        rate = self._inv_duration_s
+        gap, gap_v = new_p - old_p, new_v - old_v
         return (old_p + w * gap,
-                old_v + w * (new_v - old_v) + dw * self._inv_duration_s * gap)
+                old_v + w * gap_v + dw * rate * gap,
+                old_a + w * (new_a - old_a) + 2.0 * dw * rate * gap_v + ddw * rate * rate * gap)
 
 
-class SampledBlend(Reference):
-    """A blend's remaining part [from_ns, end], copied as C2 quintic pieces; its new side after.
+class Knots(Reference):
+    """C2 quintic pieces through (time, position, velocity, acceleration) knots; ``after`` next.
 
-    Knots every ~step_ns carry the blend's position, velocity and acceleration (the latter by a
-    central difference of its velocity over +-0.5 ms), so the copy is C2 and stays within
-    micro-radians of the blend. Evaluating it costs one segment instead of a whole blend (whose
-    sides may be blends themselves); the executor uses it when chunks arrive faster than their
-    blends finish.
+    Past the last knot it is ``after`` (when given) or rests at the last knot's position.
     """
 
-    DIFF_NS = 500_000  # half-width of the acceleration difference
-
-    def __init__(self, blend: Blend, from_ns: int, step_ns: int = 10_000_000):
-        self.new = blend.new
-        self.start_ns = int(from_ns)
-        span = max(blend.end_ns - self.start_ns, 1)
-        count = -(-span // int(step_ns))  # segments, ceil
-        self.step_ns = -(-span // count)
-        self.end_ns = self.start_ns + count * self.step_ns  # >= blend.end_ns: the new side there
-        times = self.start_ns + self.step_ns * np.arange(count + 1, dtype=np.int64)
-        positions, velocities, accelerations = [], [], []
-        for t in times.tolist():
-            p, v = blend.evaluate(t)
-            positions.append(p)
-            velocities.append(v)
-            _, before = blend.evaluate(t - self.DIFF_NS)
-            _, after = blend.evaluate(t + self.DIFF_NS)
-            accelerations.append((after - before) / (2 * self.DIFF_NS * NS))
-        p, v, a = np.array(positions), np.array(velocities), np.array(accelerations)
-        self.coefficients = quintic_coefficients(p[:-1], v[:-1], a[:-1], p[1:], v[1:], a[1:],
-                                                 self.step_ns * NS)
+    def __init__(self, times_ns: np.ndarray, positions: np.ndarray, velocities: np.ndarray,
+                 accelerations: np.ndarray, after: Optional[Reference] = None):
+        self.times_ns = np.asarray(times_ns, dtype=np.int64)
+        self.start_ns = int(self.times_ns[0])
+        self.end_ns = int(self.times_ns[-1])
+        self.after = after
+        self._last = positions[-1].copy()
+        self._zero = np.zeros_like(self._last)
+        spans_s = np.diff(self.times_ns) * NS
+        self.coefficients = quintic_coefficients(
+            positions[:-1], velocities[:-1], accelerations[:-1], positions[1:], velocities[1:],
+            accelerations[1:], spans_s[:, None])
 
     def evaluate(self, t_ns: int) -> State:
         if t_ns >= self.end_ns:
-            return self.new.evaluate(t_ns)
-        offset = max(t_ns - self.start_ns, 0)
-        segment = offset // self.step_ns
-        return evaluate_segment(self.coefficients[segment], (offset - segment * self.step_ns) * NS)
+            if self.after is not None:
+                return self.after.evaluate(t_ns)
+            return self._last, self._zero, self._zero
+        segment = max(int(np.searchsorted(self.times_ns, t_ns, side='right')) - 1, 0)
+        tau_s = max(t_ns - int(self.times_ns[segment]), 0) * NS
+        return evaluate_segment(self.coefficients[segment], tau_s)
+
+
+def sampled_blend(blend: Blend, from_ns: int, step_ns: int = 10_000_000) -> Knots:
+    """A blend's remaining part [from_ns, end] copied as knots every ~step_ns; its new side after.
+
+    The copy carries the blend's own position, velocity and acceleration at every knot, so it is
+    C2 and stays within micro-radians of the blend. Evaluating it costs one segment instead of a
+    whole blend (whose sides may be blends themselves); the executor uses it when chunks arrive
+    faster than their blends finish.
+    """
+    start_ns = int(from_ns)
+    span = max(blend.end_ns - start_ns, 1)
+    count = -(-span // int(step_ns))  # segments, ceil
+    step = -(-span // count)
+    times = start_ns + step * np.arange(count + 1, dtype=np.int64)  # ends >= blend.end_ns
+    samples = [blend.evaluate(int(t)) for t in times]
+    positions, velocities, accelerations = (np.array(x) for x in zip(*samples))
+    return Knots(times, positions, velocities, accelerations, after=blend.new)

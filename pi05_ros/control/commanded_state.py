@@ -1,0 +1,298 @@
+# Copyright 2026 pi05_ros maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""The commanded state: one (position, velocity, acceleration) per joint, moved under limits.
+
+Everything the executor sends comes from this state, and it only moves by :meth:`track` (follow
+a target state) or :meth:`brake` (come to rest). Each step is the first ``dt`` of a trajectory
+that Ruckig computes from the current state, so between steps the command is a jerk-limited
+motion with ``|v| <= v_max``, ``|a| <= a_max`` and ``|j| <= j_max`` per joint (an infinite jerk
+limit gives an acceleration-limited motion). Hence the samples the executor emits satisfy the
+limits too, also as finite differences (a mean of a bounded quantity is bounded).
+
+``track``: when every joint can reach its target state in exactly ``dt`` (a feasible reference),
+the new state is the target: tracking is exact. A joint that cannot makes the time-optimal
+first step towards it; the others still arrive exactly (joints are independent).
+
+Position limits: the state is kept such that braking from it at the acceleration and jerk
+limits stops inside ``[lower, upper]``. A step that would break this is replaced, for that joint,
+by a braking step from the current state (which keeps it, by induction).
+"""
+
+import math
+from typing import Callable, Optional, Tuple
+
+import numpy as np
+from ruckig import (
+    ControlInterface, InputParameter, Result, Ruckig, RuckigError, Synchronization, Trajectory)
+
+from pi05_ros.control.limits import JointLimits
+
+State = Tuple[np.ndarray, np.ndarray, np.ndarray]  # positions, velocities, accelerations (J,)
+ARRIVAL_TOLERANCE = 1e-9  # relative: a synchronized duration this close to dt arrives at dt
+INTERCEPT_GROWTH = 1.5  # ratio between the times at which an off-reference joint may rejoin
+MAX_INTERCEPT_S = 2.0  # a joint rejoins the reference within this, or heads for it
+_OK = (Result.Working, Result.Finished)
+
+
+class CommandedStateError(ValueError):
+    """The commanded state was given an input it cannot take (names the field)."""
+
+
+class CommandedState:
+    """Positions, velocities and accelerations (J,) that move only within ``limits``.
+
+    ``limits.max_jerk`` None (or inf on a joint) means no jerk limit there; the acceleration
+    limits must be finite.
+    """
+
+    def __init__(self, limits: JointLimits, positions: np.ndarray,
+                 velocities: Optional[np.ndarray] = None,
+                 accelerations: Optional[np.ndarray] = None):
+        if not np.isfinite(limits.max_acceleration).all():
+            raise CommandedStateError(
+                'limits.max_acceleration: the executor needs finite acceleration limits, got '
+                f'{limits.max_acceleration.tolist()}')
+        self.limits = limits
+        num = limits.num_joints
+        self._jerk = (np.full(num, np.inf) if limits.max_jerk is None
+                      else np.asarray(limits.max_jerk, dtype=np.float64))
+        self._inverse_jerk = np.where(np.isinf(self._jerk), 0.0, 1.0 / self._jerk)
+        peak = limits.max_velocity + 0.5 * limits.max_acceleration ** 2 * self._inverse_jerk
+        reach = peak * (3.0 * limits.max_acceleration * self._inverse_jerk
+                        + peak / limits.max_acceleration)  # the longest stop within the limits
+        self._lower_clear = limits.lower + reach
+        self._upper_clear = limits.upper - reach
+        self._solvers = {}  # joint count -> (Ruckig, InputParameter, Trajectory)
+        self._velocity_scale = 1.0
+        self._full_limits_scale = None
+        self._full_limits = None
+        zeros = np.zeros(num)
+        self.positions = limits.clamp_positions(self._finite('positions', positions))
+        self.velocities = zeros if velocities is None else self._finite('velocities', velocities)
+        self.accelerations = (zeros.copy() if accelerations is None
+                              else self._finite('accelerations', accelerations))
+        self.velocities = np.clip(self.velocities, -limits.max_velocity, limits.max_velocity)
+        self.accelerations = np.clip(self.accelerations, -limits.max_acceleration,
+                                     limits.max_acceleration)
+
+    def _finite(self, name: str, values) -> np.ndarray:
+        array = np.asarray(values, dtype=np.float64)
+        if array.shape != (self.limits.num_joints,) or not np.isfinite(array).all():
+            raise CommandedStateError(
+                f'{name}: expected {self.limits.num_joints} finite values, got {values!r}')
+        return array.copy()
+
+    @property
+    def state(self) -> State:
+        return self.positions.copy(), self.velocities.copy(), self.accelerations.copy()
+
+    def copy(self) -> 'CommandedState':
+        """An independent copy (for rollouts); shares nothing mutable with this one."""
+        return CommandedState(self.limits, self.positions, self.velocities, self.accelerations)
+
+    # ------------------------------------------------------------------------------ steps
+    def track(self, reference: Callable[[float], State], dt_s: float,
+              velocity_scale: float = 1.0) -> bool:
+        """Move ``dt_s`` along the reference; return True if every joint is on it after.
+
+        ``reference(tau_s)`` is the target state ``tau_s`` seconds from now (positions,
+        velocities, accelerations (J,)); it is clipped into the limits. ``velocity_scale`` in
+        (0, 1] scales the velocity limits for this step (teleop ramps).
+        """
+        if not 0.0 < velocity_scale <= 1.0:
+            raise CommandedStateError(
+                f'velocity_scale: expected in (0, 1], got {velocity_scale}')
+        if dt_s <= 0.0:
+            return False
+        self._velocity_scale = velocity_scale
+        target = self._clipped(reference(dt_s))
+        trajectory = self._solve(None, ControlInterface.Position, Synchronization.Time, dt_s,
+                                 target)
+        if trajectory is not None and trajectory.duration <= dt_s * (1.0 + ARRIVAL_TOLERANCE):
+            step = target  # every joint arrives: exact tracking
+        else:
+            step = self._intercept_step(reference, target, dt_s)
+        self._commit(self._inside_position_limits(step, dt_s))
+        return bool(np.array_equal(self.positions, target[0]))
+
+    def _clipped(self, state: State) -> State:
+        limits = self.limits
+        limit_v = limits.max_velocity * self._velocity_scale
+        positions, velocities, accelerations = state
+        inside = np.minimum(np.maximum(positions, limits.lower), limits.upper)
+        pinned = ((inside >= limits.upper) & (velocities > 0.0)) | (
+            (inside <= limits.lower) & (velocities < 0.0))
+        if pinned.any():  # a target at a limit, moving out: at rest there
+            velocities = np.where(pinned, 0.0, velocities)
+            accelerations = np.where(pinned, 0.0, accelerations)
+        return (inside, np.minimum(np.maximum(velocities, -limit_v), limit_v),
+                np.minimum(np.maximum(accelerations, -limits.max_acceleration),
+                           limits.max_acceleration))
+
+    def _intercept_step(self, reference: Callable[[float], State], target: State,
+                        dt_s: float) -> State:
+        """The state after dt_s on each joint's earliest way back onto the reference.
+
+        For each joint, the earliest T on a geometric grid (dt * 1.5^k) at which it can be
+        exactly where the reference is at T (position, velocity, acceleration); joints that
+        meet it at the same T share one trajectory synchronized to T. A joint that cannot meet
+        it within MAX_INTERCEPT_S heads for the farthest grid point as fast as it can.
+        """
+        num = self.limits.num_joints
+        meet_s = np.full(num, np.nan)
+        aims = []
+        horizon = dt_s
+        while True:
+            aim = target if horizon == dt_s else self._clipped(reference(horizon))
+            aims.append((horizon, aim))
+            open_joints = np.isnan(meet_s)
+            trajectory = self._solve(open_joints, ControlInterface.Position,
+                                     Synchronization.No, None, tuple(x[open_joints] for x in aim))
+            if trajectory is not None:
+                durations = np.array(trajectory.independent_min_durations)
+                index = np.flatnonzero(open_joints)
+                meet_s[index[durations <= horizon * (1.0 + ARRIVAL_TOLERANCE)]] = horizon
+            if not np.isnan(meet_s).any() or horizon >= MAX_INTERCEPT_S:
+                break
+            horizon = min(horizon * INTERCEPT_GROWTH, MAX_INTERCEPT_S)
+        meet_s[np.isnan(meet_s)] = horizon
+        step = tuple(np.zeros(num) for _ in range(3))
+        for horizon, aim in aims:
+            joints = meet_s == horizon
+            if not joints.any():
+                continue
+            trajectory = self._solve(joints, ControlInterface.Position, Synchronization.Time,
+                                     horizon, tuple(x[joints] for x in aim))
+            if trajectory is None:
+                trajectory = self._solve(joints, ControlInterface.Velocity, Synchronization.No,
+                                         None)
+            part = (self._sample(trajectory, dt_s) if trajectory is not None
+                    else (self.positions[joints], np.zeros(joints.sum()), np.zeros(joints.sum())))
+            for full, values in zip(step, part):
+                full[joints] = values
+        return step
+
+    def brake(self, dt_s: float) -> None:
+        """Move ``dt_s`` along the fastest stop to rest (velocity and acceleration zero)."""
+        if dt_s <= 0.0:
+            return
+        self._velocity_scale = 1.0
+        self._commit(self._braking_step(dt_s))
+
+    def at_rest(self) -> bool:
+        return not (self.velocities.any() or self.accelerations.any())
+
+    # ------------------------------------------------------------------------------ ruckig
+    def _solve(self, joints: Optional[np.ndarray], interface, synchronization,
+               minimum_duration: Optional[float], target: Optional[State] = None,
+               start: Optional[State] = None) -> Optional[Trajectory]:
+        """Ruckig's trajectory for the joints selected by a mask (None: all), or None.
+
+        ``target`` None: come to rest. ``start`` None: from the commanded state.
+        """
+        count = self.limits.num_joints if joints is None else int(joints.sum())
+        if count not in self._solvers:
+            self._solvers[count] = (Ruckig(count), InputParameter(count), Trajectory(count))
+        otg, parameters, trajectory = self._solvers[count]
+        p, v, a = (self.positions, self.velocities, self.accelerations) if start is None else start
+        limits = self._limit_lists(joints)
+        if joints is not None:
+            p, v, a = p[joints], v[joints], a[joints]
+        parameters.current_position = p.tolist()
+        parameters.current_velocity = v.tolist()
+        parameters.current_acceleration = a.tolist()
+        if target is None:
+            parameters.target_position = parameters.target_velocity = \
+                parameters.target_acceleration = [0.0] * count
+        else:
+            parameters.target_position = target[0].tolist()
+            parameters.target_velocity = target[1].tolist()
+            parameters.target_acceleration = target[2].tolist()
+        parameters.max_velocity, parameters.max_acceleration, parameters.max_jerk = limits
+        parameters.control_interface = interface
+        parameters.synchronization = synchronization
+        parameters.minimum_duration = minimum_duration
+        try:
+            if otg.calculate(parameters, trajectory) in _OK:
+                return trajectory
+        except RuckigError:  # no trajectory for this input
+            pass
+        return None
+
+    def _limit_lists(self, joints: Optional[np.ndarray]):
+        """(max_velocity, max_acceleration, max_jerk) as lists for Ruckig, velocity scaled."""
+        if joints is None:
+            if self._velocity_scale != self._full_limits_scale:
+                self._full_limits = (
+                    (self.limits.max_velocity * self._velocity_scale).tolist(),
+                    self.limits.max_acceleration.tolist(), self._jerk.tolist())
+                self._full_limits_scale = self._velocity_scale
+            return self._full_limits
+        return ((self.limits.max_velocity[joints] * self._velocity_scale).tolist(),
+                self.limits.max_acceleration[joints].tolist(), self._jerk[joints].tolist())
+
+    @staticmethod
+    def _sample(trajectory: Trajectory, t_s: float) -> State:
+        p, v, a = trajectory.at_time(t_s)
+        return np.array(p), np.array(v), np.array(a)
+
+    def _braking_step(self, dt_s: float) -> State:
+        trajectory = self._solve(None, ControlInterface.Velocity, Synchronization.No, None)
+        if trajectory is None:  # cannot happen for a state within the limits
+            return self.positions.copy(), np.zeros_like(self.positions), np.zeros_like(
+                self.positions)
+        return self._sample(trajectory, dt_s)
+
+    def _stops_outside(self, state: State) -> np.ndarray:
+        """(J,) bool: braking from ``state`` would leave the position limits on that joint."""
+        p, v, a = state
+        limits = self.limits
+        if ((p > self._lower_clear) & (p < self._upper_clear)).all():
+            return np.zeros(limits.num_joints, dtype=bool)  # no stop reaches a limit from here
+        # A cheap bound first: the speed never exceeds |v| + a+^2 / 2j while stopping, and the
+        # stop takes at most (|a| + a_max) / j + v_peak / a_max + a_max / j.
+        ahead = np.maximum(a * np.sign(v), 0.0)
+        peak = np.abs(v) + 0.5 * ahead * ahead * self._inverse_jerk
+        span = ((np.abs(a) + 2.0 * limits.max_acceleration) * self._inverse_jerk
+                + peak / limits.max_acceleration)
+        reach = peak * span + 1e-12
+        near = (p - reach < limits.lower) | (p + reach > limits.upper)
+        if not near.any():
+            return near
+        stop = self._solve(near, ControlInterface.Velocity, Synchronization.No, None, None, state)
+        if stop is None:
+            return near
+        outside = np.zeros_like(near)
+        extrema = stop.position_extrema
+        outside[near] = ((np.array([e.min for e in extrema]) < limits.lower[near])
+                         | (np.array([e.max for e in extrema]) > limits.upper[near]))
+        return outside
+
+    def _inside_position_limits(self, step: State, dt_s: float) -> State:
+        outside = self._stops_outside(step)
+        if not outside.any():
+            return step
+        brake = self._braking_step(dt_s)
+        return tuple(np.where(outside, b, s) for b, s in zip(brake, step))
+
+    def _commit(self, step: State) -> None:
+        p, v, a = step
+        if not math.isfinite(float(p.sum() + v.sum() + a.sum())):
+            p, v, a = self.positions, np.zeros_like(p), np.zeros_like(p)  # never emit NaN
+        limits = self.limits
+        self.positions = np.minimum(np.maximum(p, limits.lower), limits.upper)
+        self.velocities = np.minimum(np.maximum(v, -limits.max_velocity), limits.max_velocity)
+        self.accelerations = np.minimum(np.maximum(a, -limits.max_acceleration),
+                                        limits.max_acceleration)
