@@ -15,64 +15,67 @@
 """
 The full loop with no robot and no checkpoint: policy + executor + simulated robot.
 
-    ros2 launch pi05_ros demo.launch.py
+    ros2 launch pi05_ros demo.launch.py [namespace:=robot1]
 
-Creates a tiny random-weight PI0.5 checkpoint for the ``demo`` profile in a temporary directory
-(or uses ``checkpoint_dir:=...``), then starts policy.launch.py with config/demo.yaml and the
-simulated robot (joint states following the commands, three synthetic 640x480 rgb8 cameras).
+Takes every argument policy.launch.py takes (one shared table, pi05_ros/launch_arguments.py) and
+forwards them to it, with demo defaults (config/demo.yaml, cpu, float32). Without
+``checkpoint_dir:=...`` it writes a tiny random-weight PI0.5 checkpoint for the ``demo`` profile
+into a temporary directory and removes it at shutdown. Starts the simulated robot (joint states
+following the commands, three synthetic 640x480 rgb8 cameras) beside the two nodes.
 """
-
-import tempfile
 
 from launch import LaunchDescription
 from launch.actions import (DeclareLaunchArgument, GroupAction, IncludeLaunchDescription,
-                            OpaqueFunction)
+                            OpaqueFunction, RegisterEventHandler)
+from launch.event_handlers import OnShutdown
 from launch.launch_description_sources import PythonLaunchDescriptionSource
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node, PushRosNamespace
 from launch_ros.substitutions import FindPackageShare
+from pi05_ros.launch_arguments import argument_table, as_bool, DEMO_DEFAULTS
 
 SHARE = FindPackageShare('pi05_ros')
-DEMO_PARAMS = PathJoinSubstitution([SHARE, 'config', 'demo.yaml'])
+ARGUMENTS = argument_table(DEMO_DEFAULTS)
 
-ARGUMENTS = (
-    ('params_file', DEMO_PARAMS, 'Parameter file for the policy, executor and sim robot.'),
-    ('checkpoint_dir', '', 'Checkpoint to use (empty: create a tiny random-weight one).'),
-    ('prompt', 'pick up the cube', 'Default prompt.'),
-    ('device', 'cpu', 'Torch device for the demo model.'),
-    ('dtype', 'float32', "'float32' or 'bfloat16'."),
-    ('use_sim_time', 'false', 'Follow /clock.'),
-    ('namespace', '', 'Namespace of all nodes.'),
-)
+
+def remove_at_shutdown(checkpoint):
+    """Return the action that removes the temporary demo checkpoint when launch shuts down."""
+    def on_shutdown(event, context):
+        from pi05_ros.policy.demo_assets import remove_temporary_demo_checkpoint
+        remove_temporary_demo_checkpoint(checkpoint)
+        print(f'[demo.launch.py] removed the temporary checkpoint {checkpoint}')
+
+    return RegisterEventHandler(OnShutdown(on_shutdown=on_shutdown))
 
 
 def demo_nodes(context):
     """Make the demo checkpoint if needed, then include policy.launch.py and the sim robot."""
-    def arg(name: str) -> str:
-        return LaunchConfiguration(name).perform(context)
-
-    checkpoint = arg('checkpoint_dir')
-    if not checkpoint:
-        from pi05_ros.policy.demo_assets import make_demo_checkpoint
-        checkpoint = str(make_demo_checkpoint(tempfile.mkdtemp(prefix='pi05_demo_'), 'demo'))
+    values = {name: LaunchConfiguration(name).perform(context) for name, _, _ in ARGUMENTS}
+    actions = []
+    if not values['checkpoint_dir']:
+        from pi05_ros.policy.demo_assets import make_temporary_demo_checkpoint
+        checkpoint = make_temporary_demo_checkpoint('demo')
         print(f'[demo.launch.py] tiny random-weight checkpoint: {checkpoint}')
-    forwarded = {name: arg(name) for name in ('params_file', 'prompt', 'device', 'dtype',
-                                              'use_sim_time', 'namespace')}
-    forwarded.update(checkpoint_dir=checkpoint, autostart='true')
+        actions.append(remove_at_shutdown(checkpoint))
+        values['checkpoint_dir'] = str(checkpoint)
     policy_launch = PathJoinSubstitution([SHARE, 'launch', 'policy.launch.py'])
-    namespace = [PushRosNamespace(arg('namespace'))] if arg('namespace') else []
-    use_sim_time = forwarded['use_sim_time'].strip().lower() == 'true'
+    namespace = [PushRosNamespace(values['namespace'])] if values['namespace'] else []
     sim_robot = Node(package='pi05_ros', executable='sim_robot_node', name='sim_robot',
                      output='screen',
-                     parameters=[arg('params_file'), {'use_sim_time': use_sim_time}])
-    return [
+                     parameters=[values['params_file'],
+                                 {'use_sim_time': as_bool('use_sim_time',
+                                                          values['use_sim_time'])}])
+    return actions + [
         IncludeLaunchDescription(PythonLaunchDescriptionSource(policy_launch),
-                                 launch_arguments=forwarded.items()),
+                                 launch_arguments=values.items()),
         GroupAction(namespace + [sim_robot]),
     ]
 
 
 def generate_launch_description():
-    arguments = [DeclareLaunchArgument(name, default_value=default, description=description)
-                 for name, default, description in ARGUMENTS]
+    config = PathJoinSubstitution([SHARE, 'config'])
+    arguments = [DeclareLaunchArgument(
+        name, description=description,
+        default_value=PathJoinSubstitution([config, default]) if name == 'params_file'
+        else default) for name, default, description in ARGUMENTS]
     return LaunchDescription(arguments + [OpaqueFunction(function=demo_nodes)])

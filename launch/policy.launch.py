@@ -29,54 +29,34 @@ from launch.actions import DeclareLaunchArgument, GroupAction, OpaqueFunction
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node, PushRosNamespace
 from launch_ros.substitutions import FindPackageShare
+from pi05_ros.launch_arguments import argument_table, as_bool, policy_overrides
 
-# name, default, description; an empty string leaves the parameter file's value in place
-ARGUMENTS = (
-    ('params_file', PathJoinSubstitution([FindPackageShare('pi05_ros'), 'config', 'droid.yaml']),
-     'ROS parameter file for both nodes (config/<profile>.yaml).'),
-    ('checkpoint_dir', '', 'PI0.5 checkpoint directory.'),
-    ('tokenizer_path', '', 'PaliGemma tokenizer (empty: <checkpoint_dir>/tokenizer.model).'),
-    ('prompt', '', "Default prompt (empty: the parameter file's, else the profile's)."),
-    ('device', '', "Torch device: 'cpu', 'cuda', 'cuda:1' (empty: the parameter file's)."),
-    ('dtype', '', "'float32' or 'bfloat16' (empty: the parameter file's)."),
-    ('use_sim_time', 'false', 'Follow /clock (bag replay, simulation).'),
-    ('namespace', '', 'Namespace of both nodes.'),
-    ('autostart', 'true', 'The policy node configures and activates itself.'),
-)
-STRING_OVERRIDES = {'checkpoint_dir': 'checkpoint_dir', 'tokenizer_path': 'tokenizer_path',
-                    'prompt': 'default_prompt', 'device': 'device', 'dtype': 'dtype'}
-
-
-def as_bool(value: str) -> bool:
-    if value.strip().lower() in ('true', '1', 'yes', 'on'):
-        return True
-    if value.strip().lower() in ('false', '0', 'no', 'off'):
-        return False
-    raise ValueError(f"launch argument: expected 'true' or 'false', got {value!r}")
+# the table demo.launch.py shares (pi05_ros/launch_arguments.py)
+ARGUMENTS = argument_table()
 
 
 def policy_nodes(context):
     """Create the policy and executor nodes from the resolved launch arguments."""
-    def arg(name: str) -> str:
-        return LaunchConfiguration(name).perform(context)
-
-    params_file = arg('params_file')
-    use_sim_time = as_bool(arg('use_sim_time'))
-    overrides = {param: arg(name) for name, param in STRING_OVERRIDES.items() if arg(name)}
-    overrides.update(use_sim_time=use_sim_time, autostart=as_bool(arg('autostart')))
-    namespace = [PushRosNamespace(arg('namespace'))] if arg('namespace') else []
+    values = {name: LaunchConfiguration(name).perform(context) for name, _, _ in ARGUMENTS}
+    use_sim_time = as_bool('use_sim_time', values['use_sim_time'])
+    namespace = [PushRosNamespace(values['namespace'])] if values['namespace'] else []
+    params_file = values['params_file']
     return [GroupAction(namespace + [
         Node(package='pi05_ros', executable='policy_node', name='pi05_policy', output='screen',
-             parameters=[params_file, overrides]),
+             parameters=[params_file, policy_overrides(values)]),
         Node(package='pi05_ros', executable='executor_node', name='pi05_executor',
              output='screen', parameters=[params_file, {'use_sim_time': use_sim_time}],
              remappings=[('~/action_chunk', 'pi05_policy/action_chunk')]),
     ])]
 
 
-def declare_arguments():
-    return [DeclareLaunchArgument(name, default_value=default, description=description)
-            for name, default, description in ARGUMENTS]
+def declare_arguments(table=ARGUMENTS):
+    """Declare the launch arguments; a bare parameter file name is one of the package's."""
+    config = PathJoinSubstitution([FindPackageShare('pi05_ros'), 'config'])
+    return [DeclareLaunchArgument(
+        name, description=description,
+        default_value=PathJoinSubstitution([config, default]) if name == 'params_file'
+        else default) for name, default, description in table]
 
 
 def generate_launch_description():

@@ -29,6 +29,8 @@ every code path of the runtime runs; its actions are meaningless.
 import io
 import json
 from pathlib import Path
+import shutil
+import tempfile
 from typing import Iterator, Union
 
 import numpy as np
@@ -122,3 +124,41 @@ def make_demo_checkpoint(directory: Union[str, Path], profile: Union[str, RobotP
     save_norm_stats(assets / 'norm_stats.json', demo_norm_stats(profile))
     train_demo_tokenizer(directory / 'tokenizer.model')
     return directory
+
+
+TEMPORARY_MARKER = '.pi05_ros_temporary_demo_checkpoint'
+
+
+class NotATemporaryCheckpoint(ValueError):
+    """A directory asked to be removed is not one make_temporary_demo_checkpoint made."""
+
+
+def make_temporary_demo_checkpoint(profile: Union[str, RobotProfile] = 'demo',
+                                   seed: int = 0) -> Path:
+    """
+    Write a demo checkpoint into a new temporary directory and return it.
+
+    The directory carries a marker file, so :func:`remove_temporary_demo_checkpoint` removes it
+    and nothing else (demo.launch.py calls it at shutdown).
+    """
+    directory = Path(tempfile.mkdtemp(prefix='pi05_demo_'))
+    (directory / TEMPORARY_MARKER).write_text('made by pi05_ros demo.launch.py; removed at '
+                                              'shutdown\n')
+    return make_demo_checkpoint(directory, profile, seed)
+
+
+def remove_temporary_demo_checkpoint(directory: Union[str, Path]) -> bool:
+    """
+    Remove a directory made by :func:`make_temporary_demo_checkpoint`.
+
+    Return False when it is already gone. A directory without the marker (a user's checkpoint)
+    is never removed: NotATemporaryCheckpoint names it.
+    """
+    directory = Path(directory)
+    if not directory.exists():
+        return False
+    if not (directory / TEMPORARY_MARKER).is_file():
+        raise NotATemporaryCheckpoint(f'{directory}: not a temporary demo checkpoint (no '
+                                      f'{TEMPORARY_MARKER} in it); not removed')
+    shutil.rmtree(directory)
+    return True
