@@ -49,7 +49,7 @@ def test_demo_writes_a_report_and_says_where(tmp_path, capsys):
     assert run['params_file'].endswith('config/demo.yaml')
     assert run['executor']['limits']['joint_1'] == {
         'lower': -6.0, 'upper': 6.0, 'max_velocity': 2.0, 'max_acceleration': 10.0,
-        'max_jerk': None}
+        'max_jerk': 500.0}
     assert run['executor']['interpolation'] == 'cubic' and run['executor']['rate_hz'] == 100.0
     assert run['executor_rate_hz'] == 100.0
     assert metrics['executed']['chunks_refused'] == []  # the demo's chunks are accepted

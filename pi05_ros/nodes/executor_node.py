@@ -66,8 +66,12 @@ OUTPUT_TYPES = {
 
 
 def _profile_joint_names(values) -> List[str]:
+    """Return the profile's joint names; none (the 'unset' sentinel) if it needs them given."""
     from pi05_ros.policy.profiles import load_profile
-    return list(load_profile(values['profile']).joint_names)
+    try:
+        return list(load_profile(values['profile']).joint_names)
+    except ValueError:
+        return []  # the parameter file must set joint_names; _joint_names says so otherwise
 
 
 EXECUTOR_PARAMETERS = (
@@ -94,8 +98,8 @@ EXECUTOR_PARAMETERS = (
     ParamSpec('limits.max_acceleration', [5.0],
               'Acceleration limits [unit/s^2]: one or one per joint (also used with URDF).'),
     ParamSpec('limits.max_jerk', DOUBLE_ARRAY,
-              'Jerk limits [unit/s^3] that lengthen splice blends: one or one per joint; unset '
-              'or 0: none (0 on one joint: none on that joint; also used with URDF).'),
+              'Jerk limits [unit/s^3] of the command: one or one per joint; unset or 0: none '
+              '(0 on one joint: none on that joint; also used with URDF).'),
     ParamSpec('robot_description', '',
               "URDF text for limits.source 'urdf' (empty: wait for robot_description_topic)."),
     ParamSpec('robot_description_topic', '/robot_description',
@@ -210,6 +214,8 @@ class ExecutorNode(Node):
 
     def _joint_names(self) -> List[str]:
         if not self.params['joint_names']:
+            from pi05_ros.policy.profiles import load_profile
+            load_profile(self.params['profile'])  # raises: why the profile gives none
             raise ValueError('joint_names: expected joint names, the profile '
                              f"{self.params['profile']!r} has none")
         return list(self.params['joint_names'])
@@ -296,10 +302,17 @@ class ExecutorNode(Node):
         if self.limits is None:
             return
         try:
+            received_ns = self._now_ns()
             stamp_ns = self._stamp_or_now(msg)
             if self.switch is None:
-                self._start_switch(msg, stamp_ns)
-            self.switch.joint_state(list(msg.name), list(msg.position), stamp_ns)
+                self._start_switch(msg, received_ns)
+            if not self.switch.joint_state(list(msg.name), list(msg.position), stamp_ns,
+                                           received_ns):
+                self.counters['joint_states_refused'] += 1
+                self.get_logger().warning(
+                    f'joint state refused: stamped {(stamp_ns - received_ns) / 1e9:.3f} s after '
+                    'it arrived (driver clock ahead?) or older than the last one',
+                    throttle_duration_sec=2.0)
         except Exception as error:  # noqa: B902 -- never raise out of a callback
             self.counters['joint_states_refused'] += 1
             self.get_logger().warning(f'joint state refused: {error}', throttle_duration_sec=2.0)
@@ -448,22 +461,19 @@ class ExecutorNode(Node):
     def _publish_jtc(self, tick, now_ns: int) -> None:
         """Send JTC a new trajectory when what it should follow changed.
 
-        POLICY: the executor's spliced reference after each accepted chunk and when the executor
-        switches between tracking and holding. TELEOP: the command one period ahead, every
-        period. HOLD: the held command, once on entering.
+        The points are always the executor's commanded state rolled forward
+        (``splice_trajectory``): POLICY after each accepted chunk and when the executor switches
+        between tracking and holding; TELEOP every period (the command's braking profile, which
+        the next period replaces); HOLD once on entering.
         """
         last = self.trajectory_executor.last_command
         status = None if last is None else last.status
         changed = tick.source != self._last_source or status != self._last_status
         self._last_status = status
         points = None
-        if tick.source == 'policy' and (self._chunk_accepted_since_tick or changed):
+        if (tick.source == 'teleop' or changed
+                or (tick.source == 'policy' and self._chunk_accepted_since_tick)):
             points = self.trajectory_executor.splice_trajectory(now_ns)
-        elif tick.source == 'teleop' or (tick.source == 'hold' and changed):
-            points = TrajectoryPoints(now_ns, tuple(self.joint_names),
-                                      np.array([self._period_ns], np.int64),
-                                      tick.positions[None, :],  # (1, J), ends at rest
-                                      np.zeros((1, len(self.joint_names))))
         if points is not None and len(points.time_from_start_ns):
             self.command_pub.publish(self._trajectory_msg(points))
             self.counters['jtc_trajectories'] += 1
@@ -473,8 +483,10 @@ class ExecutorNode(Node):
         sec, nanosec = ns_to_stamp(points.stamp_ns)
         msg.header.stamp.sec, msg.header.stamp.nanosec = sec, nanosec
         for k, t_ns in enumerate(points.time_from_start_ns):
-            point = JointTrajectoryPoint(positions=float64_sequence(points.positions[k]),
-                                         velocities=float64_sequence(points.velocities[k]))
+            point = JointTrajectoryPoint(
+                positions=float64_sequence(points.positions[k]),
+                velocities=float64_sequence(points.velocities[k]),
+                accelerations=float64_sequence(points.accelerations[k]))
             point.time_from_start.sec, point.time_from_start.nanosec = ns_to_duration(int(t_ns))
             msg.points.append(point)
         return msg
