@@ -83,9 +83,9 @@ setup(
     tests_require=['pytest'],
     entry_points={
         'console_scripts': [
-            'policy_node = pi05_ros.nodes.policy_node:main',
-            'executor_node = pi05_ros.nodes.executor_node:main',
-            'sim_robot_node = pi05_ros.nodes.sim_robot_node:main',
+            'policy_node = pi05_ros.ros_entry_points:policy_node',
+            'executor_node = pi05_ros.ros_entry_points:executor_node',
+            'sim_robot_node = pi05_ros.ros_entry_points:sim_robot_node',
             'replay_eval = pi05_ros.replay.cli:main',
             'pi05-replay = pi05_ros.replay.cli:main',
             'pi05-convert = pi05_ros.policy.convert:main',
