@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Latest-value observation cache, shared by the live policy node and rosbag replay.
+"""
+Latest-value observation cache, shared by the live policy node and rosbag replay.
 
 Subscriptions (or the bag reader) call ``put_*`` from any thread; they only store the message and
 its stamp. The inference thread calls :meth:`ObservationCache.assemble`, which checks every
@@ -44,8 +45,11 @@ _CONVERSION_ERRORS = (ValueError, TypeError, AttributeError, cv2.error)
 class ObservationNotReady(RuntimeError):
     """No observation can be assembled now; ``reasons`` says why, one line per problem."""
 
-    def __init__(self, reasons: Sequence[str]):
+    def __init__(self, reasons: Sequence[str],
+                 ages_ns: Optional[Mapping[str, Optional[int]]] = None):
         self.reasons: List[str] = list(reasons)
+        # every source's age at the time of the failed assemble (None: nothing received)
+        self.ages_ns: Dict[str, Optional[int]] = dict(ages_ns or {})
         super().__init__('; '.join(self.reasons))
 
 
@@ -86,7 +90,8 @@ def _unique_names(names: Iterable[str], field: str, allow_empty: bool) -> Tuple[
 
 
 class ObservationCache:
-    """Newest image per camera, newest value per joint and the current prompt.
+    """
+    Newest image per camera, newest value per joint and the current prompt.
 
     ``max_age_ns`` is one limit for every source, or a mapping with a limit for each camera name
     and for ``'joint_states'``. ``max_skew_ns`` bounds the spread of the camera stamps used in one
@@ -154,7 +159,8 @@ class ObservationCache:
             self._frames[camera] = _Frame(msg, int(stamp_ns), self._seq)
 
     def put_joint_state(self, msg: Any, stamp_ns: int) -> None:
-        """Update the profile's joints that ``msg`` carries; other joints are ignored.
+        """
+        Update the profile's joints that ``msg`` carries; other joints are ignored.
 
         A malformed message does not raise: it is reported by :meth:`assemble` until the next
         good one arrives.
@@ -192,16 +198,43 @@ class ObservationCache:
     def ages_ns(self, now_ns: int) -> Dict[str, Optional[int]]:
         """Age of every source at ``now_ns`` (None: nothing received); for diagnostics."""
         with self._lock:
-            ages: Dict[str, Optional[int]] = {
-                camera: (now_ns - self._frames[camera].stamp_ns
-                         if camera in self._frames else None)
-                for camera in self.camera_names}
-            ages[JOINT_STATES] = (int(now_ns - self._joint_stamp_ns.min())
-                                  if self._joint_seen.all() else None)
+            return self._ages(self._frames, self._joint_stamp_ns, self._joint_seen, now_ns)
+
+    def _ages(self, frames: Mapping[str, _Frame], joint_stamp_ns: np.ndarray,
+              joint_seen: np.ndarray, now_ns: int) -> Dict[str, Optional[int]]:
+        ages: Dict[str, Optional[int]] = {
+            camera: (int(now_ns) - frames[camera].stamp_ns if camera in frames else None)
+            for camera in self.camera_names}
+        ages[JOINT_STATES] = (int(now_ns - joint_stamp_ns.min()) if joint_seen.all() else None)
         return ages
 
+    def set_limits(self, max_age_ns: Optional[Union[int, Mapping[str, int]]] = None,
+                   max_skew_ns: Optional[int] = None, skew_unchecked: bool = False,
+                   default_prompt: Optional[str] = None) -> None:
+        """
+        Change limits at run time (dynamic parameters); the next :meth:`assemble` uses them.
+
+        ``max_age_ns`` as in the constructor (None: unchanged); ``max_skew_ns`` a new limit,
+        or ``skew_unchecked=True`` to stop checking; ``default_prompt`` replaces the default
+        (and the current prompt, unless a prompt message was received).
+        """
+        ages = None if max_age_ns is None else self._max_ages(max_age_ns)
+        skew = None if max_skew_ns is None else _positive_ns(max_skew_ns, 'max_skew_ns')
+        with self._lock:
+            if ages is not None:
+                self.max_age_ns = ages
+            if skew_unchecked:
+                self.max_skew_ns = None
+            elif skew is not None:
+                self.max_skew_ns = skew
+            if default_prompt is not None:
+                self.default_prompt = str(default_prompt).strip()
+                if not self._prompt_received:
+                    self._prompt = self.default_prompt
+
     def image(self, camera: str) -> Optional[np.ndarray]:
-        """``camera``'s newest frame as RGB uint8, converting it now if needed.
+        """
+        ``camera``'s newest frame as RGB uint8, converting it now if needed.
 
         The same read-only array that :meth:`assemble` returns for that frame (each frame is
         converted at most once), so a subscription thread can convert a frame on arrival. None
@@ -246,16 +279,17 @@ class ObservationCache:
                     f'(max {_seconds(limit_ns)})')
         return None
 
-    def _skew_problem(self, stamps_ns: Dict[str, int]) -> Optional[str]:
-        if self.max_skew_ns is None or len(stamps_ns) < 2:
+    @staticmethod
+    def _skew_problem(stamps_ns: Dict[str, int], max_skew_ns: Optional[int]) -> Optional[str]:
+        if max_skew_ns is None or len(stamps_ns) < 2:
             return None
         oldest = min(stamps_ns, key=stamps_ns.get)
         newest = max(stamps_ns, key=stamps_ns.get)
         skew_ns = stamps_ns[newest] - stamps_ns[oldest]
-        if skew_ns <= self.max_skew_ns:
+        if skew_ns <= max_skew_ns:
             return None
         return (f'camera skew {skew_ns / 1e9:.3f} s between {oldest!r} and {newest!r} '
-                f'(max {self.max_skew_ns / 1e9:.3f} s)')
+                f'(max {max_skew_ns / 1e9:.3f} s)')
 
     def _joint_problems(self, position: np.ndarray, stamp_ns: np.ndarray, seen: np.ndarray,
                         error: Optional[str], now_ns: int) -> List[str]:
@@ -287,7 +321,8 @@ class ObservationCache:
         return 'empty prompt: no prompt received and default_prompt is empty'
 
     def assemble(self, now_ns: int) -> Observation:
-        """Return the observation at ``now_ns``, or raise ObservationNotReady listing why.
+        """
+        Return the observation at ``now_ns``, or raise ObservationNotReady listing why.
 
         Observation images are read-only arrays shared with the cache (copy before writing);
         ``stamp_ns`` is the newest source stamp and ``source_stamps_ns`` has one stamp per camera
@@ -301,6 +336,7 @@ class ObservationCache:
             joint_seen = self._joint_seen.copy()
             joint_error = self._joint_error
             prompt, prompt_received = self._prompt, self._prompt_received
+            max_skew_ns = self.max_skew_ns
 
         reasons: List[str] = []
         images: Dict[str, np.ndarray] = {}
@@ -317,7 +353,7 @@ class ObservationCache:
                     problem = f'camera {camera!r}: malformed image: {converted.error}'
             if problem is not None and camera not in self.optional_cameras:
                 reasons.append(problem)
-        skew = self._skew_problem(stamps_ns)
+        skew = self._skew_problem(stamps_ns, max_skew_ns)
         if skew is not None:
             reasons.append(skew)
         reasons += self._joint_problems(joint_position, joint_stamp_ns, joint_seen, joint_error,
@@ -326,7 +362,8 @@ class ObservationCache:
         if prompt_problem is not None:
             reasons.append(prompt_problem)
         if reasons:
-            raise ObservationNotReady(reasons)
+            raise ObservationNotReady(
+                reasons, self._ages(frames, joint_stamp_ns, joint_seen, now_ns))
 
         stamps_ns[JOINT_STATES] = int(joint_stamp_ns.min())
         return Observation(images=images, state=joint_position, prompt=prompt,

@@ -23,18 +23,29 @@ activate / deactivate
 cleanup / shutdown
     drop the subscriptions, the timer and the model.
 
-Subscriptions store messages into the :class:`~pi05_ros.observation_cache.ObservationCache`
-(a ReentrantCallbackGroup); while active, a camera callback also converts and resizes its frame
-(``prepare_frames_on_arrival``), cameras in parallel, so the cycle finds it ready. Inference
-runs on its own MutuallyExclusiveCallbackGroup timer, at most one at a time. A cycle that
-cannot build an observation (silent camera, stale joint states, malformed image, empty prompt)
-publishes no chunk and says why on ``/diagnostics``; nothing a
-message contains can raise out of a callback. Diagnostics are published on every inference
-cycle and once per ``diagnostics_period`` in every lifecycle state, so a failed configure is
-visible too.
+Threads. The node spins a SingleThreadedExecutor: its callbacks only store messages into the
+:class:`~pi05_ros.observation_cache.ObservationCache`, answer services and tick. Inference runs
+on its own thread (:class:`~pi05_ros.nodes.inference_worker.CycleWorker`), ticked by the
+``inference_rate_hz`` timer, at most one cycle at a time (a tick during a cycle is a skipped
+period). With rclpy's MultiThreadedExecutor a long, GIL-heavy inference callback made the spin
+thread resubmit queued tasks in a loop (thousands queued), so camera takes ran seconds late.
+
+Cameras are subscribed best effort with KEEP_LAST depth 1: whenever a frame is taken it is the
+newest one (sensor-data QoS keeps 5, and a late take then returns a frame up to 5 periods old,
+a different one per camera: "camera skew" between cameras that carry the same stamps). While
+active, a camera callback converts and resizes a frame that arrives shortly before the next
+cycle (``prepare_frames_on_arrival``), so the cycle finds it ready; earlier frames, which a
+newer one replaces before the cycle, are not converted.
+
+A cycle that cannot build an observation (silent camera, stale joint states, malformed image,
+empty prompt) publishes no chunk and says why on ``/diagnostics``; nothing a message contains
+can raise out of a callback, and a ChangeState request that is not valid in the current state
+is answered ``success=false``. Ages (``age_ms.*``) are taken when the observation is assembled,
+on the receipt clock. Diagnostics are published on every inference cycle and once per
+``diagnostics_period`` in every lifecycle state, so a failed configure is visible too.
+Rates, timeouts, the default prompt and the observation limits are dynamic parameters.
 """
 
-import threading
 import time
 from typing import Any, Dict, List, Optional
 
@@ -43,11 +54,13 @@ from diagnostic_msgs.msg import DiagnosticArray
 from pi05_ros.messages.stamps import stamp_to_ns
 from pi05_ros.messages.trajectory import chunk_to_joint_trajectory, JointTrajectoryTypes
 from pi05_ros.nodes.diagnostics import diagnostic_array, ERROR, OK, WARN
-from pi05_ros.nodes.params import (declare_parameters, ParamSpec, positive, read_parameter,
-                                   STRING_ARRAY)
+from pi05_ros.nodes.inference_worker import CycleWorker
+from pi05_ros.nodes.lifecycle import guard_change_state
+from pi05_ros.nodes.params import (above_zero, at_least_zero, declare_parameters,
+                                   ParameterError, ParamSpec, positive, read_parameter,
+                                   STRING_ARRAY, watch_parameters)
 from pi05_ros.nodes.spin import spin_node
 from pi05_ros.observation_cache import JOINT_STATES, ObservationCache, ObservationNotReady
-from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
 from rclpy.lifecycle import LifecycleNode, TransitionCallbackReturn
 from rclpy.qos import (DurabilityPolicy, HistoryPolicy, qos_profile_sensor_data, QoSProfile,
                        ReliabilityPolicy)
@@ -57,6 +70,16 @@ from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
 NODE_NAME = 'pi05_policy'
 TRANSPORTS = {'raw': Image, 'compressed': CompressedImage}
+# best effort (matches every camera driver), only the newest frame is kept: a take that comes
+# late still returns the newest frame, never one of a backlog
+CAMERA_QOS = QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST,
+                        reliability=ReliabilityPolicy.BEST_EFFORT,
+                        durability=DurabilityPolicy.VOLATILE)
+# a frame that arrives this many of its camera's frame intervals before the next cycle (or
+# closer) is prepared on arrival; earlier ones would be replaced before the cycle uses them
+PREPARE_LEAD_INTERVALS = 1.5
+# deactivate / cleanup / exit wait this long for a running inference cycle to finish [s]
+CYCLE_STOP_TIMEOUT = 10.0
 
 POLICY_PARAMETERS = (
     ParamSpec('profile', 'droid',
@@ -70,8 +93,10 @@ POLICY_PARAMETERS = (
               'torch.set_num_threads for CPU inference (0: leave torch the default).'),
     ParamSpec('num_steps', 0, 'Flow-matching denoising steps (0: the checkpoint default, 10).'),
     ParamSpec('default_prompt', '',
-              "Prompt used until a message arrives on ~/prompt (empty: the profile's)."),
-    ParamSpec('inference_rate_hz', 5.0, 'Inference cycles per second (at most one at a time).'),
+              "Prompt used until a message arrives on ~/prompt (empty: the profile's).",
+              dynamic=True),
+    ParamSpec('inference_rate_hz', 5.0, 'Inference cycles per second (at most one at a time).',
+              dynamic=True, validate=above_zero),
     ParamSpec('warmup_iterations', 1, 'Inferences on a synthetic observation at configure.'),
     ParamSpec('autostart', False, 'Configure and activate at startup (no lifecycle manager).'),
     ParamSpec('joint_states_topic', '',
@@ -79,18 +104,21 @@ POLICY_PARAMETERS = (
     ParamSpec('joint_names', STRING_ARRAY,
               "Joint order of state and actions (unset: the profile's joint names)."),
     ParamSpec('observation.max_image_age', 0.5,
-              'A camera whose newest frame is older than this is silent [s].'),
+              'A camera whose newest frame is older than this is silent [s].',
+              dynamic=True, validate=above_zero),
     ParamSpec('observation.max_joint_state_age', 0.25,
-              'Joint states older than this are stale [s].'),
+              'Joint states older than this are stale [s].', dynamic=True, validate=above_zero),
     ParamSpec('observation.max_camera_skew', 0.1,
-              'Largest spread of camera stamps in one observation [s] (0: unchecked).'),
+              'Largest spread of camera stamps in one observation [s] (0: unchecked).',
+              dynamic=True, validate=at_least_zero),
     ParamSpec('publish_velocities', True,
               'Fill points[k].velocities of ~/action_chunk when the policy provides them.'),
     ParamSpec('frame_id', '', 'header.frame_id of ~/action_chunk.'),
     ParamSpec('prepare_frames_on_arrival', True,
-              'While active, convert and resize each camera frame in its callback, so the '
-              'inference cycle finds it ready (more CPU when cameras outpace inference).'),
-    ParamSpec('diagnostics_period', 1.0, 'Diagnostics period while not inferring [s].'),
+              'While active, convert and resize a camera frame that arrives just before the '
+              'next cycle in its callback, so the cycle finds it ready.'),
+    ParamSpec('diagnostics_period', 1.0, 'Diagnostics period while not inferring [s].',
+              dynamic=True, validate=above_zero),
 )
 
 
@@ -105,6 +133,14 @@ def camera_parameters(name: str, topic: str) -> tuple:
         ParamSpec(f'cameras.{name}.optional', False,
                   'If true, a silent camera leaves a masked black image instead of blocking.'),
     )
+
+
+def check_values(specs, values: Dict[str, Any]) -> None:
+    """Apply the specs' run-time validators to the start values: ParameterError if one fails."""
+    for spec in specs:
+        reason = spec.validate(values[spec.name], values) if spec.validate else None
+        if reason:
+            raise ParameterError(f'parameter {spec.name}: {reason}')
 
 
 def seconds_to_ns(seconds: float, name: str) -> int:
@@ -126,6 +162,7 @@ class CycleStats:
         self.chunks_published = 0
         self.cycles_without_chunk = 0
         self.skipped_cycles = 0
+        self.frames_prepared_on_arrival = 0
         self.last_cycle_start_ns: Optional[int] = None
         self.no_chunk_reasons: List[str] = []
         self.timing_ms: Dict[str, float] = {}
@@ -138,13 +175,14 @@ class PolicyNode(LifecycleNode):
 
     def __init__(self, node_name: str = NODE_NAME, **kwargs):
         super().__init__(node_name, **kwargs)
+        guard_change_state(self)
         self.params = declare_parameters(self, POLICY_PARAMETERS)
+        check_values(POLICY_PARAMETERS, self.params)
+        watch_parameters(self, POLICY_PARAMETERS, self.params, self._on_parameters_changed)
         self.camera_names: List[str] = []
         self._profile_camera_topics: Dict[str, str] = {}
-        self._sensor_group = ReentrantCallbackGroup()
-        self._inference_group = MutuallyExclusiveCallbackGroup()
-        self._diagnostics_group = MutuallyExclusiveCallbackGroup()
-        self._busy = threading.Lock()
+        self._last_arrival_ns: Dict[str, int] = {}
+        self._worker = CycleWorker(self._inference_cycle, self._on_cycle_error)
         self._inferring = False
         self._policy = None
         self._cache = None
@@ -158,8 +196,8 @@ class PolicyNode(LifecycleNode):
             joint_trajectory=JointTrajectory, joint_trajectory_point=JointTrajectoryPoint,
             header=Header, time=Time, duration=Duration)
         self._diagnostics_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
-        self.create_timer(positive(self.params, 'diagnostics_period'),
-                          self._on_diagnostics_timer, callback_group=self._diagnostics_group)
+        self._diagnostics_timer = self.create_timer(positive(self.params, 'diagnostics_period'),
+                                                    self._on_diagnostics_timer)
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -183,38 +221,57 @@ class PolicyNode(LifecycleNode):
 
     def on_activate(self, state) -> TransitionCallbackReturn:
         result = super().on_activate(state)
+        self.stats.last_cycle_start_ns = None
+        self._worker.start()
         self._inferring = True
         self._lifecycle_status = 'active'
-        self.stats.last_cycle_start_ns = None
         self.get_logger().info('active: publishing action chunks')
         return result
 
     def on_deactivate(self, state) -> TransitionCallbackReturn:
-        self._inferring = False
+        self._stop_inference()
         self._lifecycle_status = 'inactive'
         self.get_logger().info('inactive: no more action chunks')
         return super().on_deactivate(state)
 
     def on_cleanup(self, state) -> TransitionCallbackReturn:
-        self._inferring = False
+        self._stop_inference()
         self._destroy_interfaces()
         self._policy = self._cache = None
         self._lifecycle_status = 'unconfigured'
         return TransitionCallbackReturn.SUCCESS
 
     def on_shutdown(self, state) -> TransitionCallbackReturn:
-        self._inferring = False
+        self._stop_inference()
         self._destroy_interfaces()
         self._policy = self._cache = None
         self._lifecycle_status = 'finalized'
         return TransitionCallbackReturn.SUCCESS
 
     def on_error(self, state) -> TransitionCallbackReturn:
-        self._inferring = False
+        self._stop_inference()
         self._destroy_interfaces()
         self._policy = self._cache = None
         self._fail('lifecycle error: cleaned up, back to unconfigured')
         return TransitionCallbackReturn.SUCCESS
+
+    def _stop_inference(self) -> None:
+        """No new cycle; wait for the running one (it may still publish its chunk)."""
+        self._inferring = False
+        if not self._worker.stop(CYCLE_STOP_TIMEOUT):
+            self.get_logger().warning(
+                f'an inference cycle is still running after {CYCLE_STOP_TIMEOUT} s')
+
+    def on_process_exit(self) -> None:
+        """Stop inference and timers before the node is destroyed (``spin_node`` calls it)."""
+        self._stop_inference()
+        for timer in (self._inference_timer, self._diagnostics_timer):
+            if timer is not None:
+                timer.cancel()
+
+    def destroy_node(self) -> None:
+        self._stop_inference()
+        super().destroy_node()
 
     @property
     def lifecycle_status(self) -> str:
@@ -274,20 +331,45 @@ class PolicyNode(LifecycleNode):
     def _joint_names(self) -> List[str]:
         return list(self._policy.profile.state_names)
 
-    def _make_cache(self):
+    def _max_ages_ns(self) -> Dict[str, int]:
         image_age = seconds_to_ns(self.params['observation.max_image_age'],
                                   'observation.max_image_age')
         max_age = {name: image_age for name in self.camera_names}
         max_age[JOINT_STATES] = seconds_to_ns(self.params['observation.max_joint_state_age'],
                                               'observation.max_joint_state_age')
+        return max_age
+
+    def _max_skew_ns(self) -> Optional[int]:
         skew = self.params['observation.max_camera_skew']
+        return seconds_to_ns(skew, 'observation.max_camera_skew') if skew else None
+
+    def _default_prompt(self) -> str:
+        return self.params['default_prompt'] or self._policy.profile.default_prompt or ''
+
+    def _make_cache(self):
         return ObservationCache(
-            self.camera_names, self._joint_names(), max_age,
-            max_skew_ns=seconds_to_ns(skew, 'observation.max_camera_skew') if skew else None,
-            default_prompt=(self.params['default_prompt']
-                            or self._policy.profile.default_prompt or ''),
+            self.camera_names, self._joint_names(), self._max_ages_ns(),
+            max_skew_ns=self._max_skew_ns(), default_prompt=self._default_prompt(),
             optional_cameras=[c for c in self.camera_names
                               if self.params[f'cameras.{c}.optional']])
+
+    def _on_parameters_changed(self, names: List[str]) -> Optional[str]:
+        """Apply run-time changes of the dynamic parameters (already validated)."""
+        if 'inference_rate_hz' in names and self._inference_timer is not None:
+            self._inference_timer.timer_period_ns = int(round(
+                1e9 / self.params['inference_rate_hz']))
+        if 'diagnostics_period' in names:
+            self._diagnostics_timer.timer_period_ns = int(round(
+                1e9 * self.params['diagnostics_period']))
+        cache = self._cache
+        if cache is not None and any(n.startswith('observation.') for n in names):
+            cache.set_limits(max_age_ns=self._max_ages_ns(), max_skew_ns=self._max_skew_ns(),
+                             skew_unchecked=self._max_skew_ns() is None)
+        if cache is not None and 'default_prompt' in names:
+            cache.set_limits(default_prompt=self._default_prompt())
+        self.get_logger().info('parameters changed: ' + ', '.join(
+            f'{n}={self.params[n]!r}' for n in names))
+        return None
 
     def _create_interfaces(self) -> None:
         for name in self.camera_names:
@@ -297,22 +379,20 @@ class PolicyNode(LifecycleNode):
                                  f'{sorted(TRANSPORTS)}, got {transport!r}')
             self._input_subscriptions.append(self.create_subscription(
                 TRANSPORTS[transport], self.camera_topic(name),
-                self._image_callback(name), qos_profile_sensor_data,
-                callback_group=self._sensor_group))
+                self._image_callback(name), CAMERA_QOS))
+        # joint states keep sensor-data depth 5: an arm and a gripper may publish separately
         self._input_subscriptions.append(self.create_subscription(
             JointState,
             self.params['joint_states_topic'] or self._policy.profile.joint_states_topic,
-            self._on_joint_state,
-            qos_profile_sensor_data, callback_group=self._sensor_group))
+            self._on_joint_state, qos_profile_sensor_data))
         latched = QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST,
                              reliability=ReliabilityPolicy.RELIABLE,
                              durability=DurabilityPolicy.TRANSIENT_LOCAL)
         self._input_subscriptions.append(self.create_subscription(
-            String, '~/prompt', self._on_prompt, latched, callback_group=self._sensor_group))
+            String, '~/prompt', self._on_prompt, latched))
         self._chunk_pub = self.create_lifecycle_publisher(JointTrajectory, '~/action_chunk', 10)
         rate = positive(self.params, 'inference_rate_hz')
-        self._inference_timer = self.create_timer(1.0 / rate, self._on_inference_timer,
-                                                  callback_group=self._inference_group)
+        self._inference_timer = self.create_timer(1.0 / rate, self._on_inference_timer)
 
     def _destroy_interfaces(self) -> None:
         for sub in self._input_subscriptions:
@@ -344,8 +424,22 @@ class PolicyNode(LifecycleNode):
                                           throttle_duration_sec=2.0)
                 return
             if self._inferring and self.params['prepare_frames_on_arrival']:
-                self._prepare_frame(cache, camera)
+                if self._cycle_due_before_next_frame(camera):
+                    self._prepare_frame(cache, camera)
         return on_image
+
+    def _cycle_due_before_next_frame(self, camera: str) -> bool:
+        """Tell whether the next cycle will likely use the frame ``camera`` just delivered."""
+        now_ns = time.monotonic_ns()
+        last_ns = self._last_arrival_ns.get(camera)
+        self._last_arrival_ns[camera] = now_ns
+        timer = self._inference_timer
+        if last_ns is None or timer is None:
+            return True
+        until_next_ns = timer.time_until_next_call()
+        if until_next_ns is None:
+            return False
+        return until_next_ns <= PREPARE_LEAD_INTERVALS * (now_ns - last_ns)
 
     def _prepare_frame(self, cache, camera: str) -> None:
         """Convert and resize ``camera``'s newest frame now, so the next cycle finds it ready."""
@@ -356,6 +450,7 @@ class PolicyNode(LifecycleNode):
             rgb = cache.image(camera)
             if rgb is not None:
                 transforms.prepare_image(camera, rgb)
+                self.stats.frames_prepared_on_arrival += 1
         except Exception:  # noqa: B902 -- assemble / preprocess report it in the cycle
             pass
 
@@ -385,7 +480,7 @@ class PolicyNode(LifecycleNode):
         return self.get_clock().now().nanoseconds
 
     def _count_missed_periods(self, now_ns: int) -> None:
-        """Periods that passed without a cycle starting (inference slower than the rate)."""
+        """Periods that passed without a tick (the timer itself was late)."""
         period_ns = 1e9 / self.params['inference_rate_hz']
         last = self.stats.last_cycle_start_ns
         if last is not None and now_ns - last > 1.5 * period_ns:
@@ -393,24 +488,36 @@ class PolicyNode(LifecycleNode):
         self.stats.last_cycle_start_ns = now_ns
 
     def _on_inference_timer(self) -> None:
+        """Executor thread: tick the inference thread (a period is skipped while it runs)."""
         if not self._inferring:
             return
-        if not self._busy.acquire(blocking=False):
+        self._count_missed_periods(self._now_ns())
+        if not self._worker.tick():
             self.stats.skipped_cycles += 1  # an inference is still running: skip this period
+
+    def _inference_cycle(self) -> None:
+        """Inference thread: one cycle, then diagnostics."""
+        if not self._inferring or self._cache is None:
             return
         try:
-            now_ns = self._now_ns()
-            self._count_missed_periods(now_ns)
-            self.run_cycle(now_ns)
-        except Exception as error:  # noqa: B902 -- never raise out of a callback
+            self.run_cycle(self._now_ns())
+        except Exception as error:  # noqa: B902 -- reported, never raised
             self._no_chunk([f'inference failed: {type(error).__name__}: {error}'])
             self.get_logger().error(f'inference failed: {error}', throttle_duration_sec=2.0)
-        finally:
-            self._busy.release()
         self._publish_diagnostics_logged()
 
+    def _on_cycle_error(self, error: BaseException) -> None:
+        self.get_logger().error(f'inference thread: {type(error).__name__}: {error}',
+                                throttle_duration_sec=2.0)
+
     def run_cycle(self, now_ns: int) -> bool:
-        """One inference cycle at ``now_ns``: True when a chunk was published."""
+        """
+        One inference cycle, assembling the observation at ``now_ns``: True if a chunk went out.
+
+        ``age_ms.*`` are the ages of the sources at ``now_ns`` (the observation time, on the
+        receipt clock); ``latency_ms.newest_frame_to_publish_ms`` is from the newest camera
+        stamp used to the chunk's publication.
+        """
         self.stats.cycles += 1
         cache, policy = self._cache, self._policy
         timing: Dict[str, float] = {}
@@ -418,10 +525,12 @@ class PolicyNode(LifecycleNode):
         try:
             observation = cache.assemble(now_ns)
         except ObservationNotReady as not_ready:
-            self.stats.ages_ms = self._ages_ms(now_ns)
+            self.stats.ages_ms = _ages_text(not_ready.ages_ns)
             self._no_chunk(not_ready.reasons)
             return False
         timing['node_assemble_ms'] = _now_ms() - start
+        ages = {source: now_ns - stamp for source, stamp in
+                observation.source_stamps_ns.items()}
         mark = _now_ms()
         chunk = policy.infer(observation)
         timing['policy_infer_ms'] = _now_ms() - mark
@@ -432,19 +541,20 @@ class PolicyNode(LifecycleNode):
         timing['node_to_msg_ms'] = _now_ms() - mark
         mark = _now_ms()
         self._chunk_pub.publish(msg)
+        published_ns = self._now_ns()
         timing['node_publish_ms'] = _now_ms() - mark
         timing['cycle_ms'] = _now_ms() - start
+        camera_stamps = [stamp for source, stamp in observation.source_stamps_ns.items()
+                         if source != JOINT_STATES]
+        if camera_stamps:
+            timing['newest_frame_to_publish_ms'] = (published_ns - max(camera_stamps)) / 1e6
         timing.update({f'policy.{k}': float(v) for k, v in dict(chunk.timing_ms).items()})
         self.stats.timing_ms = timing
-        self.stats.ages_ms = self._ages_ms(now_ns)
-        self.stats.chunk_age_ms = (now_ns - chunk.stamp_ns) / 1e6
+        self.stats.ages_ms = _ages_text(ages)
+        self.stats.chunk_age_ms = (published_ns - chunk.stamp_ns) / 1e6
         self.stats.chunks_published += 1
         self.stats.no_chunk_reasons = []
         return True
-
-    def _ages_ms(self, now_ns: int) -> Dict[str, str]:
-        return {k: ('never' if v is None else f'{v / 1e6:.1f}')
-                for k, v in self._cache.ages_ns(now_ns).items()}
 
     def _no_chunk(self, reasons: List[str]) -> None:
         self.stats.cycles_without_chunk += 1
@@ -482,6 +592,7 @@ class PolicyNode(LifecycleNode):
             'cycles': stats.cycles, 'chunks_published': stats.chunks_published,
             'cycles_without_chunk': stats.cycles_without_chunk,
             'skipped_cycles': stats.skipped_cycles,
+            'frames_prepared_on_arrival': stats.frames_prepared_on_arrival,
             'no_chunk_reason': '; '.join(stats.no_chunk_reasons) or 'none',
             'error': self._error_message or 'none',
         }
@@ -505,6 +616,10 @@ class PolicyNode(LifecycleNode):
             self.get_fully_qualified_name(), level, message, self.diagnostics_values()))
 
 
+def _ages_text(ages_ns: Dict[str, Optional[int]]) -> Dict[str, str]:
+    return {k: ('never' if v is None else f'{v / 1e6:.1f}') for k, v in ages_ns.items()}
+
+
 def _autostart(node: PolicyNode) -> None:
     """Configure and activate now when ``autostart`` is true (no lifecycle manager needed)."""
     if read_parameter(node, 'autostart'):
@@ -514,7 +629,8 @@ def _autostart(node: PolicyNode) -> None:
 
 
 def main(args=None) -> None:
-    spin_node(PolicyNode, num_threads=4, args=args, on_start=_autostart)
+    # one executor thread (a SingleThreadedExecutor): callbacks are short, inference has its own
+    spin_node(PolicyNode, num_threads=1, args=args, on_start=_autostart)
 
 
 if __name__ == '__main__':
