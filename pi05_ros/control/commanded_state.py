@@ -69,6 +69,7 @@ class CommandedState:
         self._jerk = (np.full(num, np.inf) if limits.max_jerk is None
                       else np.asarray(limits.max_jerk, dtype=np.float64))
         self._inverse_jerk = np.where(np.isinf(self._jerk), 0.0, 1.0 / self._jerk)
+        self._jerk_for_headroom = self._jerk  # inf: no jerk limit, any acceleration is safe
         peak = limits.max_velocity + 0.5 * limits.max_acceleration ** 2 * self._inverse_jerk
         reach = peak * (3.0 * limits.max_acceleration * self._inverse_jerk
                         + peak / limits.max_acceleration)  # the longest stop within the limits
@@ -137,9 +138,15 @@ class CommandedState:
         if pinned.any():  # a target at a limit, moving out: at rest there
             velocities = np.where(pinned, 0.0, velocities)
             accelerations = np.where(pinned, 0.0, accelerations)
-        return (inside, np.minimum(np.maximum(velocities, -limit_v), limit_v),
-                np.minimum(np.maximum(accelerations, -limits.max_acceleration),
-                           limits.max_acceleration))
+        velocities = np.minimum(np.maximum(velocities, -limit_v), limit_v)
+        # A state whose acceleration carries the velocity past its limit before the jerk limit
+        # can bring the acceleration to zero (v + a|a| / 2j > v_max) cannot be followed within
+        # the limits: aim at the largest acceleration from which it can.
+        headroom = limit_v - velocities * np.sign(accelerations)  # >= 0
+        safe = np.sqrt(2.0 * headroom * self._jerk_for_headroom)
+        accelerations = np.sign(accelerations) * np.minimum(
+            np.fmin(np.abs(accelerations), safe), limits.max_acceleration)
+        return inside, velocities, accelerations
 
     def _intercept_step(self, reference: Callable[[float], State], target: State,
                         dt_s: float) -> State:
