@@ -85,8 +85,8 @@ EXECUTOR_PARAMETERS = (
               'float64_multi_array (forward_command_controller) | joint_state | '
               'joint_trajectory (joint_trajectory_controller).'),
     ParamSpec('output.topic', '',
-              'Command topic (empty: /forward_position_controller/commands, '
-              '~/joint_commands or /joint_trajectory_controller/joint_trajectory).'),
+              'Command topic (empty: forward_position_controller/commands, '
+              '~/joint_commands or joint_trajectory_controller/joint_trajectory).'),
     ParamSpec('joint_states_topic', 'joint_states', 'Measured joint states.'),
     ParamSpec('engage_policy_on_start', False,
               'Engage the policy as soon as the first joint state arrives (demo).'),
