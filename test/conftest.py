@@ -30,23 +30,6 @@ def golden_dir() -> Path:
 
 
 @pytest.fixture
-def graph(monkeypatch):
-    """
-    Install the fake ROS graph of test/ros_fakes.py and initialise rclpy.
-
-    A node may change torch's thread count (its ``torch_threads`` parameter): it is restored.
-    """
-    import torch
-    from ros_fakes import install_fake_ros
-    threads = torch.get_num_threads()
-    fake_graph = install_fake_ros(monkeypatch)
-    import rclpy
-    rclpy.init()
-    yield fake_graph
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture
 def ros_graph(tmp_path):
     """
     Yield a :class:`ros_graph.RosGraph` on a fresh ROS_DOMAIN_ID (``$PI05_TEST_DOMAIN_IDS``).
@@ -63,6 +46,9 @@ def ros_graph(tmp_path):
     finally:
         graph.close()
         lease.release()
+        for process in graph.processes:  # pytest shows this only for a failed test
+            print(f'--- {process.label} (exit {process.process.returncode}):\n'
+                  f'{process.log_text()[-4000:]}')
 
 
 @pytest.fixture(scope='session')
@@ -70,3 +56,35 @@ def demo_checkpoint(tmp_path_factory) -> str:
     """Return a tiny random-weight PI0.5 checkpoint for the demo profile (one per session)."""
     from pi05_ros.policy.demo_assets import make_demo_checkpoint
     return str(make_demo_checkpoint(tmp_path_factory.mktemp('demo_checkpoint'), 'demo', seed=1))
+
+
+@pytest.fixture
+def ros_context():
+    """
+    Yield ``make(args=None) -> rclpy Context``: real rclpy in this process, no DDS traffic needed.
+
+    ``args`` are ROS arguments (``['--ros-args', '--params-file', path]``): nodes created with
+    ``context=`` get their overrides exactly as a node process would. Nodes in ``made_nodes``
+    (append to it) are destroyed and every context shut down at teardown. Skips without rclpy.
+    """
+    pytest.importorskip('rclpy', reason='real-rclpy node tests need ROS 2 (pi05_ros[ros])')
+    import rclpy
+    from rclpy.context import Context
+    from ros_graph import allocate_domain
+    lease = allocate_domain()
+    contexts = []
+
+    def make(args=None):
+        context = Context()
+        rclpy.init(args=args, context=context, domain_id=lease.domain_id)
+        contexts.append(context)
+        return context
+    make.made_nodes = []
+    try:
+        yield make
+    finally:
+        for node in make.made_nodes:
+            node.destroy_node()
+        for context in contexts:
+            context.try_shutdown()
+        lease.release()

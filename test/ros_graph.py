@@ -226,7 +226,8 @@ class NodeProcess:
         return self.process.poll() is None
 
     def log_text(self) -> str:
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         return self.log_path.read_text(errors='replace')
 
     def wait_for_log(self, pattern: str, timeout: float = 10.0) -> re.Match:
@@ -459,7 +460,7 @@ class RosGraph:
             return self.node.create_timer(period, callback)
 
     def publisher_qos(self, topic: str) -> List[Any]:
-        """The QoS profiles the publishers of ``topic`` offer (from the graph)."""
+        """Return the QoS profiles the publishers of ``topic`` offer (from the graph)."""
         return [info.qos_profile for info in self.node.get_publishers_info_by_topic(topic)]
 
     def topic_types(self) -> Dict[str, List[str]]:

@@ -46,7 +46,8 @@ def test_every_profile_has_a_parameter_file():
 
 
 @pytest.mark.parametrize('path', PARAM_FILES, ids=[p.stem for p in PARAM_FILES])
-def test_parameters_are_declared_with_matching_types(graph, path):
+def test_parameters_are_declared_with_matching_types(path):
+    pytest.importorskip('rclpy')
     from pi05_ros.nodes.policy_node import camera_parameters
     from pi05_ros.nodes.params import DOUBLE_ARRAY, STRING_ARRAY
     from pi05_ros.policy.profiles import load_profile
@@ -72,36 +73,47 @@ def test_parameters_are_declared_with_matching_types(graph, path):
                 assert type(value) is type(default), f'{path.name} {node_name}.{name}'
 
 
+def start_in_process(ros_context, path, node_class):
+    """Create ``node_class`` in a real rclpy context given ``--params-file path``."""
+    context = ros_context(['--ros-args', '--params-file', str(path)])
+    node = node_class(context=context)
+    ros_context.made_nodes.append(node)
+    return node
+
+
 @pytest.mark.parametrize('path', PARAM_FILES, ids=[p.stem for p in PARAM_FILES])
-def test_nodes_start_with_the_parameter_file(graph, path):
+def test_nodes_start_with_the_parameter_file(ros_context, path):
     from pi05_ros.nodes.executor_node import ExecutorNode
     from pi05_ros.nodes.policy_node import PolicyNode
     from pi05_ros.nodes.sim_robot_node import SimRobotNode
     sections = load(path)
-    for node_name, values in sections.items():
-        graph.param_overrides[node_name] = values
-    PolicyNode()
-    executor = ExecutorNode()
+    policy = start_in_process(ros_context, path, PolicyNode)
+    executor = start_in_process(ros_context, path, ExecutorNode)
     policy_profile = sections['pi05_policy']['profile']
+    assert policy.get_parameter('profile').value == policy_profile
     assert executor.params['profile'] == policy_profile
+    for name, value in sections['pi05_executor'].items():  # what rcl read from the file
+        assert executor.get_parameter(name).value == value, name
     if 'sim_robot' in sections:
         from pi05_ros.policy.profiles import load_profile
-        robot = SimRobotNode()
+        robot = start_in_process(ros_context, path, SimRobotNode)
         assert robot.joint_names == executor.joint_names
-        cameras = {c.topic for c in load_profile(policy_profile).cameras}
-        assert {pub.topic for pub in robot.camera_pubs} == cameras
-        command_topic = graph.subscriptions_on(robot.params['command_topic'])
-        assert command_topic and executor.command_pub.topic_name == command_topic[0].topic
+        cameras = {'/' + c.topic.lstrip('/') for c in load_profile(policy_profile).cameras}
+        assert {pub.topic_name for pub in robot.camera_pubs} == cameras
+        [command] = [sub.topic_name for sub in robot.subscriptions]
+        assert executor.command_pub.topic_name == command
 
 
-def test_every_parameter_is_documented(graph):
+def test_every_parameter_is_documented():
+    pytest.importorskip('rclpy')
     readme = (CONFIG.parent / 'README.md').read_text()
     for node_name in NODE_KEYS.values():
         missing = [name for name in specs_of(node_name) if f'| `{name}` |' not in readme]
         assert not missing, f'README.md lacks {node_name} parameters {missing}'
 
 
-def test_shared_executor_defaults_are_the_nodes(graph):
+def test_shared_executor_defaults_are_the_nodes():
+    pytest.importorskip('rclpy')
     from pi05_ros.control.executor_params import EXECUTOR_DEFAULTS
     from pi05_ros.nodes.params import DOUBLE_ARRAY
     specs = specs_of('pi05_executor')
@@ -111,14 +123,12 @@ def test_shared_executor_defaults_are_the_nodes(graph):
 
 
 @pytest.mark.parametrize('path', PARAM_FILES, ids=[p.stem for p in PARAM_FILES])
-def test_replay_reads_the_executor_settings_the_node_uses(graph, path):
+def test_replay_reads_the_executor_settings_the_node_uses(ros_context, path):
     """pi05-replay maps the same section with plain YAML: same limits, settings and rate."""
     import numpy as np
     from pi05_ros.control.executor_params import executor_settings, read_node_parameters
     from pi05_ros.nodes.executor_node import ExecutorNode
-    sections = load(path)
-    graph.param_overrides['pi05_executor'] = sections['pi05_executor']
-    node = ExecutorNode()
+    node = start_in_process(ros_context, path, ExecutorNode)
     settings = executor_settings(read_node_parameters(path), node.joint_names)
     assert settings.config == node.executor_config
     assert settings.mode_config == node.mode_config

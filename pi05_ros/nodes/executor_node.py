@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The trajectory executor node: action chunks (and teleop) in, a smooth robot command out.
+"""
+The trajectory executor node: action chunks (and teleop) in, a smooth robot command out.
 
 Inputs: ``~/action_chunk`` (JointTrajectory per the chunk convention; remap it to the policy
 node's), ``/joint_states``, a teleop JointState topic, an optional intervention/deadman Bool.
@@ -459,7 +460,8 @@ class ExecutorNode(Node):
         return tick
 
     def _publish_jtc(self, tick, now_ns: int) -> None:
-        """Send JTC a new trajectory when what it should follow changed.
+        """
+        Send JTC a new trajectory when what it should follow changed.
 
         The points are always the executor's commanded state rolled forward
         (``splice_trajectory``): POLICY after each accepted chunk and when the executor switches

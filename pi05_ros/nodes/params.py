@@ -29,8 +29,9 @@ request with nothing at all when one named parameter is uninitialized):
 Parameters are read-only unless ``dynamic=True``: :func:`watch_parameters` then accepts run-time
 changes (``ros2 param set``) that pass the spec's ``validate(value, values)`` (returns a reason
 to refuse, or None), updates the node's values and calls the node's ``on_change(names)``.
-A wrong type at startup raises :class:`ParameterError` naming the parameter, the expected type
-and what was given. The table of specs is also what the README documents.
+A wrong type at startup, or a start value its ``validate`` refuses, raises
+:class:`ParameterError` naming the parameter, the expected type and what was given. The
+table of specs is also what the README documents.
 """
 
 from dataclasses import dataclass
@@ -124,6 +125,9 @@ def declare_parameters(node, specs: Iterable[ParamSpec],
         except InvalidParameterTypeException as error:
             raise _type_error(spec, error) from None
         values[spec.name] = read_parameter(node, spec.name)
+        reason = spec.validate(values[spec.name], values) if spec.validate else None
+        if reason:  # the run-time rule holds at start too
+            raise ParameterError(f'parameter {spec.name}: {reason}')
     return values
 
 

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""A simulated robot for the demo: joints that follow commands, and three synthetic cameras.
+"""
+A simulated robot for the demo: joints that follow commands, and three synthetic cameras.
 
 The joints follow the last command with a first-order lag (time constant ``time_constant``) and
 are published on ``joint_states``. Commands arrive as ``std_msgs/Float64MultiArray``
@@ -75,7 +76,8 @@ def first_order_step(position: np.ndarray, target: np.ndarray, dt_s: float,
 
 def sample_trajectory(times_ns: np.ndarray, positions: np.ndarray, start: np.ndarray,
                       t_ns: int) -> np.ndarray:
-    """Linear interpolation through ``(0, start)`` and the points ``(times_ns[k], positions[k])``.
+    """
+    Interpolate linearly through ``(0, start)`` and the points ``(times_ns[k], positions[k])``.
 
     Before 0 the start is held; after the last point, the last point is held.
     """
@@ -104,6 +106,13 @@ def synthetic_frame(width: int, height: int, t_s: float, camera_index: int) -> n
     cy = int((0.5 + 0.4 * math.cos(0.7 * t_s)) * (height - size))
     frame[cy:cy + size, cx:cx + size] = 255
     return frame
+
+
+def rgb8_image_fields(frame: np.ndarray) -> dict:
+    """``sensor_msgs/Image`` fields of an (H, W, 3) uint8 frame (``data``: array('B'), Humble)."""
+    height, width = frame.shape[:2]
+    return {'height': height, 'width': width, 'encoding': 'rgb8', 'step': width * 3,
+            'data': array.array('B', frame.tobytes())}
 
 
 class SimRobotNode(Node):
@@ -181,6 +190,8 @@ class SimRobotNode(Node):
         order = [list(msg.joint_names).index(name) for name in self.joint_names]
         times = np.array([duration_to_ns(p.time_from_start) for p in msg.points], np.int64)
         positions = np.array([[p.positions[i] for i in order] for p in msg.points])
+        if not positions.size or not np.all(np.isfinite(positions)):
+            raise ValueError('points: expected finite positions for every joint')
         start_ns = stamp_to_ns(msg.header.stamp) or self._now_ns()
         return start_ns, times, positions, self.target.copy()
 
@@ -205,8 +216,7 @@ class SimRobotNode(Node):
         width, height = self.params['camera_width'], self.params['camera_height']
         for index, pub in enumerate(self.camera_pubs):
             frame = synthetic_frame(width, height, now.nanoseconds * 1e-9, index)
-            msg = Image(height=height, width=width, encoding='rgb8', step=width * 3,
-                        data=array.array('B', frame.tobytes()))
+            msg = Image(**rgb8_image_fields(frame))
             msg.header.stamp = now.to_msg()
             msg.header.frame_id = f'{self.params["camera_names"][index]}_camera'
             pub.publish(msg)
