@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The command the executor sends is its state, and it stays inside every limit.
+"""
+The command the executor sends is its state, and it stays inside every limit.
 
 Property tests drive the executor with random and adversarial chunk streams (jumps, noise,
 NaN, stale and future stamps, too-short chunks, joint-state dropouts, resets, teleop targets)

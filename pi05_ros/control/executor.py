@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The trajectory executor: latency-aware, jump-free execution of time-stamped action chunks.
+"""
+The trajectory executor: latency-aware, jump-free execution of time-stamped action chunks.
 
 Time is integer nanoseconds passed in by the caller; nothing here reads a clock.
 
@@ -75,7 +76,8 @@ def _fold(reference: Reference, now_ns: int) -> Reference:
 
 
 def _bounded(reference: Reference, now_ns: int) -> Reference:
-    """Keep a reference that is about to get a new blend on top under MAX_BLEND_DEPTH blends.
+    """
+    Keep a reference that is about to get a new blend on top under MAX_BLEND_DEPTH blends.
 
     The oldest running blend is replaced by a sampled copy of its rest (same motion within
     micro-radians, C2, evaluated in one segment), so a tick's cost does not grow with the rate
@@ -218,7 +220,7 @@ class TrajectoryExecutor:
     # ----------------------------------------------------------------------------- state
     @property
     def ready(self) -> bool:
-        """True once there is a commanded state (after reset() or the first joint state)."""
+        """Return True once there is a commanded state (after reset() or the first joint state)."""
         return self._state is not None
 
     @property
@@ -257,7 +259,8 @@ class TrajectoryExecutor:
 
     def reset(self, command: np.ndarray, now_ns: int,
               velocities: Optional[np.ndarray] = None) -> None:
-        """Command ``command`` from now on; drop the active chunk and every chunk stamped before.
+        """
+        Command ``command`` from now on; drop the active chunk and every chunk stamped before.
 
         Used at startup. With ``velocities`` the command continues with that motion and brakes
         from it within the limits.
@@ -270,7 +273,8 @@ class TrajectoryExecutor:
         self._emit(now_ns, HOLDING, 'reset', record=False)  # the start, not a tick
 
     def hold(self, now_ns: int, reason: str) -> None:
-        """Stop executing chunks: brake from the commanded state from now on.
+        """
+        Stop executing chunks: brake from the commanded state from now on.
 
         Chunks stamped before now are refused afterwards (they were computed for a motion that
         no longer runs); the mode switch calls this when it enters or leaves POLICY.
@@ -295,7 +299,8 @@ class TrajectoryExecutor:
 
     def update_joint_state(self, positions: np.ndarray, stamp_ns: int,
                            received_ns: Optional[int] = None) -> bool:
-        """Take measured joint positions; False (and a refusal count) if refused.
+        """
+        Take measured joint positions; False (and a refusal count) if refused.
 
         ``received_ns`` is when it arrived, on the clock ticks and chunks are judged on (the
         node's clock; a bag's receive time in replay; default: the stamp). A joint state
@@ -415,7 +420,8 @@ class TrajectoryExecutor:
         return decision
 
     def _command_reference(self, now_ns: int) -> Reference:
-        """What the command will do from its last tick on, as a reference to splice into.
+        """
+        Return what the command will do from its last tick on, as a reference to splice into.
 
         While the command is exactly on the running reference, that reference (bounded);
         otherwise the commanded state rolled forward (following the reference, or braking) for
@@ -440,7 +446,8 @@ class TrajectoryExecutor:
         return self._reference
 
     def pending_rows(self, now_ns: int) -> PendingRows:
-        """Rows of the active chunk after now, as the command will execute them.
+        """
+        Rows of the active chunk after now, as the command will execute them.
 
         Positions are the commanded state rolled forward (at the tick period) to each row's
         time: where the command is on the chunk, the chunk's own rows; during a blend, the
@@ -461,7 +468,8 @@ class TrajectoryExecutor:
                            positions[np.searchsorted(steps, rows)])
 
     def _rollout(self, times_ns: np.ndarray) -> State:
-        """(K, J) commanded states at times_ns[0] (the last tick) and after, if nothing changes.
+        """
+        (K, J) commanded states at times_ns[0] (the last tick) and after, if nothing changes.
 
         Follows the running reference (or brakes, while holding) exactly as tick() would.
         """
@@ -477,7 +485,8 @@ class TrajectoryExecutor:
 
     def _rollout_reference(self, reference: Optional[Reference],
                            now_ns: int) -> Optional[Reference]:
-        """The reference a tick at now_ns would follow if no chunk or timeout came (None: brake).
+        """
+        Return the reference a tick at now_ns follows if no chunk or timeout comes (None: brake).
 
         Mirrors the watchdog's exhaustion rule: after the chunk's last row and its blend, brake.
         """
@@ -513,7 +522,7 @@ class TrajectoryExecutor:
             self._hold('chunk_exhausted')  # rows done and the splice into them too
 
     def _previous_tick_ns(self, now_ns: int) -> Optional[int]:
-        """The last tick's time; raises on time going backwards; None if now is that tick."""
+        """Return the last tick's time; raise on time going backwards; None if now is that tick."""
         last = self.last_command.stamp_ns
         if now_ns < last:
             raise ValueError(f'now_ns: expected >= the last tick ({last}), got {now_ns}')
@@ -545,7 +554,8 @@ class TrajectoryExecutor:
 
     def follow(self, target: np.ndarray, now_ns: int, velocity_fraction: float = 1.0,
                reason: str = 'teleop') -> Optional[Command]:
-        """Move the command towards ``target`` (J,) (at rest there) for the period ending now.
+        """
+        Move the command towards ``target`` (J,) (at rest there) for the period ending now.
 
         Drops any chunk (the mode switch calls it in TELEOP). ``velocity_fraction`` in (0, 1]
         of the velocity limits.
@@ -566,7 +576,8 @@ class TrajectoryExecutor:
         return self._emit(now_ns, FOLLOWING, reason, limited=not exact)
 
     def splice_trajectory(self, now_ns: int) -> Optional[TrajectoryPoints]:
-        """Return the commanded state's future from now on as JointTrajectory points.
+        """
+        Return the commanded state's future from now on as JointTrajectory points.
 
         The state is rolled forward from the last tick at the tick period, exactly as tick()
         would move it, along the running reference (or braking, while holding), until it is at

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Interpolation between chunk rows: linear, cubic (velocity-continuous), quintic (C2).
+"""
+Interpolation between chunk rows: linear, cubic (velocity-continuous), quintic (C2).
 
 Every method is written as one degree-5 polynomial per segment in local time ``tau`` (seconds
 since the segment's first knot): ``q(tau) = sum_i c[i] * tau**i``, coefficients (S, 6, J). Linear
@@ -74,7 +75,8 @@ def cubic_coefficients(p0: np.ndarray, v0: np.ndarray, p1: np.ndarray, v1: np.nd
 
 def quintic_coefficients(p0: np.ndarray, v0: np.ndarray, a0: np.ndarray, p1: np.ndarray,
                          v1: np.ndarray, a1: np.ndarray, duration_s: float) -> np.ndarray:
-    """(S, 6, J) quintic segments matching position, velocity and acceleration at both ends.
+    """
+    (S, 6, J) quintic segments matching position, velocity and acceleration at both ends.
 
     With zero velocity and acceleration at both ends this is the minimum-jerk move.
     """
@@ -95,7 +97,8 @@ def quintic_coefficients(p0: np.ndarray, v0: np.ndarray, a0: np.ndarray, p1: np.
 
 def fit_rows(positions: np.ndarray, dt_s: float, method: str = 'cubic',
              velocities: Optional[np.ndarray] = None) -> np.ndarray:
-    """(N-1, 6, J) segment coefficients through rows (N, J) spaced dt_s apart.
+    """
+    (N-1, 6, J) segment coefficients through rows (N, J) spaced dt_s apart.
 
     ``velocities`` (N, J), where the policy gives them, replace the finite-difference estimates
     (cubic and quintic). Every method passes exactly through every row.
@@ -138,7 +141,8 @@ def evaluate_derivative(coefficients: np.ndarray, tau_s: np.ndarray, order: int)
 
 
 def smoothstep(s: float) -> Tuple[float, float, float]:
-    """Minimum-jerk blend weight w(s) = 10s^3 - 15s^4 + 6s^5 and its derivatives w'(s), w''(s).
+    """
+    Minimum-jerk blend weight w(s) = 10s^3 - 15s^4 + 6s^5 and its derivatives w'(s), w''(s).
 
     w goes 0 -> 1 on s in [0, 1] with zero slope and curvature at both ends. Peak values:
     max w' = 1.875, max |w''| = 10/sqrt(3) ~ 5.77, |w'''| = 60 at s = 0 and s = 1.

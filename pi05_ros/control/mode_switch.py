@@ -385,7 +385,8 @@ class ModeSwitch:
 
     def joint_state(self, names: Sequence[str], positions: Sequence[float],
                     stamp_ns: int, received_ns: Optional[int] = None) -> bool:
-        """Pass measured joint positions by name to the executor (its joint-state watchdog).
+        """
+        Pass measured joint positions by name to the executor (its joint-state watchdog).
 
         ``received_ns``: when it arrived (default: the stamp); see
         :meth:`TrajectoryExecutor.update_joint_state`. False if the executor refused it.
@@ -561,7 +562,7 @@ class ModeSwitch:
         self._handover = wanted == Mode.TELEOP
 
     def _command_for(self, now_ns: int) -> Tuple[Command, str, str]:
-        """(the executor's command for this period, source, reason) in the current mode."""
+        """Return (the executor's command for this period, source, reason) in the current mode."""
         if self._mode == Mode.POLICY:
             command = self.executor.tick(now_ns)
             if command.status == TRACKING:

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Reference trajectories the executor samples: chunk, braking hold, blend, sampled blend.
+"""
+Reference trajectories the executor samples: chunk, braking hold, blend, sampled blend.
 
 A sampled blend is a cheap copy of a running blend; it keeps the number of blends evaluated per
 tick bounded when chunks arrive faster than their blends finish.
@@ -44,7 +45,8 @@ class Reference:
 
 
 class BrakingHold(Reference):
-    """Hold a command: decelerate from (position, velocity) at the acceleration limit, then stay.
+    """
+    Hold a command: decelerate from (position, velocity) at the acceleration limit, then stay.
 
     With zero velocity it is a plain hold. Positions are clamped into [lower, upper].
     """
@@ -76,7 +78,8 @@ class BrakingHold(Reference):
 
 
 class ChunkTrajectory(Reference):
-    """The rows of one chunk joined by the chosen interpolation, then a braking tail.
+    """
+    The rows of one chunk joined by the chosen interpolation, then a braking tail.
 
     Defined from the first row's time on; before it, it holds the first row (the executor never
     samples it there: a splice starts no earlier than the first row's time). After the last row
@@ -117,7 +120,8 @@ class ChunkTrajectory(Reference):
 
 
 class Blend(Reference):
-    """old -> new over [start, start + duration] with the minimum-jerk weight w(t).
+    """
+    old -> new over [start, start + duration] with the minimum-jerk weight w(t).
 
     q = q_old + w (q_new - q_old); position, velocity and acceleration equal the old
     reference's at the start and the new one's at the end.
@@ -149,7 +153,8 @@ class Blend(Reference):
 
 
 class Knots(Reference):
-    """C2 quintic pieces through (time, position, velocity, acceleration) knots; ``after`` next.
+    """
+    C2 quintic pieces through (time, position, velocity, acceleration) knots; ``after`` next.
 
     Past the last knot it is ``after`` (when given) or rests at the last knot's position.
     """
@@ -178,7 +183,8 @@ class Knots(Reference):
 
 
 def sampled_blend(blend: Blend, from_ns: int, step_ns: int = 10_000_000) -> Knots:
-    """A blend's remaining part [from_ns, end] copied as knots every ~step_ns; its new side after.
+    """
+    Copy a blend's remaining part [from_ns, end] as knots every ~step_ns; its new side after.
 
     The copy carries the blend's own position, velocity and acceleration at every knot, so it is
     C2 and stays within micro-radians of the blend. Evaluating it costs one segment instead of a
