@@ -112,6 +112,16 @@ def test_every_parameter_is_documented():
         assert not missing, f'README.md lacks {node_name} parameters {missing}'
 
 
+def test_readme_says_which_parameters_change_at_run_time():
+    pytest.importorskip('rclpy')
+    readme = (CONFIG.parent / 'README.md').read_text()
+    for node_name in NODE_KEYS.values():
+        for name, spec in specs_of(node_name).items():
+            change = 'dynamic' if spec.dynamic else 'read-only'
+            rows = [line for line in readme.splitlines() if line.startswith(f'| `{name}` |')]
+            assert any(f'| {change} |' in row for row in rows), (node_name, name, change)
+
+
 def test_shared_executor_defaults_are_the_nodes():
     pytest.importorskip('rclpy')
     from pi05_ros.control.executor_params import EXECUTOR_DEFAULTS
