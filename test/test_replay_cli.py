@@ -17,6 +17,7 @@
 import json
 import re
 
+import numpy as np
 from pi05_ros.replay import cli
 import pytest
 import torch
@@ -55,6 +56,70 @@ def test_demo_writes_a_report_and_says_where(tmp_path, capsys):
     assert metrics['executed']['chunks_refused'] == []  # the demo's chunks are accepted
     assert 'Executor (as the live node)' in page and 'demo.yaml' in page
     assert 'rad (m for prismatic joints)' in page and 'MAE (rad)' in page
+
+
+def output_bag_commands(path):
+    """Read (times ns, positions, velocities) of the executed commands in an output bag."""
+    from pi05_ros.replay.bag_io import BagReader
+    from pi05_ros.replay.evaluate import OUTPUT_COMMAND_TOPIC
+    with BagReader(path) as reader:
+        messages = list(reader.messages([OUTPUT_COMMAND_TOPIC]))
+    return (np.array([m.time_ns for m in messages], dtype=np.int64),
+            np.array([m.msg.position for m in messages]),
+            np.array([m.msg.velocity for m in messages]))
+
+
+@pytest.mark.parametrize('delay', [None, '0.15'])
+def test_demo_output_bag_has_no_executed_tick_above_any_limit(tmp_path, capsys, delay):
+    """Issue 12: 71 of 598 ticks of this run were above 10 rad/s² (23.0 with 150 ms)."""
+    out = tmp_path / 'report'
+    argv = ['--demo', '-o', str(out), '--no-progress', '--output-bag', str(tmp_path / 'bag')]
+    assert cli.main(argv + ([] if delay is None else ['--inference-delay', delay])) == 0
+    printed = capsys.readouterr().out
+    metrics = json.loads((out / 'metrics.json').read_text())
+    checked = metrics['executed']['limits']
+    assert checked['ticks'] == metrics['executed']['num_commands'] >= 590
+    assert checked['ticks_above_any'] == 0
+    for check in checked['checks']:
+        assert check['ticks_above'] == 0 and check['limit'] is not None
+    assert 'none above the limits: ' in printed
+    page = (out / 'index.html').read_text()
+    assert 'none above the limits' in page and 'Executed ticks against the limits' in page
+    delay_info = metrics['run']['inference_delay']
+    if delay is None:
+        assert delay_info['source'] == 'measured'
+        assert delay_info['ms'] == pytest.approx(metrics['latency_ms']['total']['p50'])
+        assert 'measured model latency' in page
+    else:
+        assert delay_info == {**delay_info, 'source': 'given', 'ms': 150.0}
+        assert '--inference-delay 0.15' in page
+    # independently, from what the output bag holds: demo.yaml's 2 rad/s, 10 rad/s², 500 rad/s³
+    times, positions, velocities = output_bag_commands(tmp_path / 'bag')
+    assert times.size == checked['ticks']
+    dt = np.diff(times) / 1e9
+    fd_velocity = np.diff(positions, axis=0) / dt[:, None]
+    fd_acceleration = np.diff(fd_velocity, axis=0) / dt[1:, None]
+    fd_jerk = np.diff(fd_acceleration, axis=0) / dt[2:, None]
+    assert np.abs(velocities).max() <= 2.0 * (1 + 1e-9)
+    assert np.abs(fd_velocity).max() <= 2.0 * (1 + 1e-9)
+    assert np.abs(fd_acceleration).max() <= 10.0 * (1 + 1e-9)
+    assert np.abs(fd_jerk).max() <= 500.0 * (1 + 1e-9)
+    assert np.abs(positions).max() <= 6.0
+
+
+def test_inference_delay_options(capsys):
+    def delay(*argv):
+        return cli.inference_delay_ms(cli.build_parser().parse_args(['bag', *argv]))
+
+    assert delay() is None  # the measured model latency
+    assert delay('--inference-delay', '0.15') == pytest.approx(150.0)
+    assert delay('--inference-delay-ms', '40') == 40.0
+    assert delay('--inference-delay', '0') == 0.0  # allowed: 'no delay'
+    with pytest.raises(ValueError, match='--inference-delay: expected a number >= 0'):
+        delay('--inference-delay', '-0.1')
+    with pytest.raises(SystemExit):
+        delay('--inference-delay', '0.1', '--inference-delay-ms', '100')
+    assert 'not allowed with' in capsys.readouterr().err
 
 
 def test_missing_arguments_are_a_short_usage_error(capsys):

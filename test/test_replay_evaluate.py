@@ -70,6 +70,8 @@ def bags(tmp_path_factory, profile):
 
 def options(**kwargs) -> ReplayOptions:
     kwargs.setdefault('truth_topic', '/position_controller/commands')
+    # a fixed delay: the default (the measured latency) depends on this machine's load
+    kwargs.setdefault('inference_delay_ms', 0.0)
     return ReplayOptions(**kwargs)
 
 
@@ -161,6 +163,84 @@ def test_simulated_inference_delay(bags, profile, policy):
     assert decided == record.chunk_available_ns[:len(decided)]
     busy = run_replay(bags['mcap'], profile, policy, options(inference_delay_ms=300.0))
     assert busy.metrics['skipped_reasons']['previous inference still running'] >= 2
+
+
+def test_the_default_delay_is_the_measured_model_latency(bags, profile, policy):
+    result = run_replay(bags['mcap'], profile, policy, ReplayOptions(
+        truth_topic='/position_controller/commands', inference_rate_hz=2.5))
+    record = result.record
+    totals = [t.get('total', sum(t.values())) for t in record.timings]
+    assert len(totals) >= 2 and all(t > 0 for t in totals)
+    # each chunk waits the median measured up to it (its own time included)
+    expected = [float(np.median(totals[:k + 1])) for k in range(len(totals))]
+    assert record.chunk_delay_ms == pytest.approx(expected)
+    for chunk, available, delay_ms in zip(record.chunks, record.chunk_available_ns, expected):
+        assert available - chunk.stamp_ns == pytest.approx(delay_ms * 1e6, abs=1)
+    delay = result.metrics['run']['inference_delay']
+    assert delay['source'] == 'measured' and 'measured model latency' in delay['text']
+    assert delay['ms'] == pytest.approx(result.metrics['latency_ms']['total']['p50'])
+    assert result.metrics['run']['inference_delay_ms'] == delay['ms']
+    none = run_replay(bags['mcap'], profile, policy, options(max_inferences=1))
+    assert none.metrics['run']['inference_delay']['source'] == 'none'
+    assert 'observation time' in none.metrics['run']['inference_delay']['text']
+    assert none.record.chunk_available_ns == [none.record.chunks[0].stamp_ns]
+    given = run_replay(bags['mcap'], profile, policy, options(inference_delay_ms=120.0,
+                                                              max_inferences=1))
+    assert given.metrics['run']['inference_delay']['source'] == 'given'
+    assert given.metrics['run']['inference_delay']['ms'] == 120.0
+    with pytest.raises(ValueError, match='inference_delay_ms'):
+        ReplayOptions(inference_delay_ms=-1.0)
+
+
+def test_every_executed_tick_is_checked_against_the_limits(bags, profile, policy):
+    result = run_replay(bags['mcap'], profile, policy, options(inference_delay_ms=150.0))
+    executed = result.metrics['executed']
+    checked = executed['limits']
+    assert checked['ticks'] == executed['num_commands'] == len(result.record.tick_times_ns)
+    assert checked['ticks_above_any'] == 0 and checked['above_times_s'] == []
+    assert len(checked['checks']) == 7
+    # the same accelerations computed independently from the logged command positions
+    times, positions = result.record.log.arrays()
+    dt = np.diff(times) / 1e9
+    acceleration = np.abs(np.diff(np.diff(positions, axis=0) / dt[:, None], axis=0)
+                          / dt[1:, None]).max()
+    (fd,) = [c for c in checked['checks']
+             if c['quantity'] == 'acceleration' and c['source'] == 'finite differences']
+    assert fd['peak'] == pytest.approx(acceleration, rel=1e-6)
+    assert fd['peak'] <= fd['limit'] * (1 + 1e-9)
+
+
+def joint_state_bag(path, profile, ahead_ns):
+    """Write the demo bag with every joint state stamped ``ahead_ns`` after its bag time."""
+    plain = write_demo_bag(path / 'plain', spec_for(profile))
+    with BagReader(plain) as reader, BagWriter(path / 'ahead') as writer:
+        for message in reader.messages(list(reader.topics)):
+            msg = message.msg
+            if message.topic == absolute_topic(profile.joint_states_topic):
+                msg = ros_types.joint_state(msg.name, msg.position,
+                                            message.time_ns + ahead_ns)
+            writer.write(message.topic, message.time_ns, msg)
+    return path / 'ahead'
+
+
+def test_joint_states_reach_the_executor_at_their_bag_time_with_their_header_stamp(
+        tmp_path, profile, policy):
+    """As the live node: stamped 10 s ahead of arrival (driver clock ahead) is refused."""
+    bag = joint_state_bag(tmp_path, profile, ahead_ns=10 * 10**9)
+    ahead = run_replay(bag, profile, policy, options(truth_topic=None))
+    assert ahead.metrics['executed']['num_commands'] == 0  # never started: no joint state
+    with BagReader(bag) as reader:
+        states = reader.message_count([absolute_topic(profile.joint_states_topic)])
+    assert ahead.metrics['executed']['executor_refusals']['joint_state_from_future'] == states
+    # the same bag judged on bag time only runs
+    bag_time = run_replay(bag, profile, policy, options(truth_topic=None,
+                                                        use_header_stamps=False))
+    assert bag_time.metrics['executed']['num_commands'] > 100
+    assert 'joint_state_from_future' not in bag_time.metrics['executed']['executor_refusals']
+    # a few ms ahead is within the tolerance (future_tolerance_s 0.05)
+    slightly = run_replay(joint_state_bag(tmp_path / 'slightly', profile, 10_000_000), profile,
+                          policy, options(truth_topic=None, max_inferences=2))
+    assert slightly.metrics['executed']['num_commands'] > 0
 
 
 def test_future_joint_states_are_the_default_truth(bags, profile, policy):

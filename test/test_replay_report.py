@@ -73,3 +73,53 @@ def test_partial_report_says_so(tmp_path):
     report.write_report(tmp_path, metrics, series, [])
     assert 'PARTIAL REPORT' in (tmp_path / 'index.html').read_text()
     assert (tmp_path / report.PLOT_LATENCY).exists()
+
+
+def limit_check(quantity, source, above, peak, limit, joint='elbow'):
+    return {'quantity': quantity, 'source': source, 'unit': 'rad/s²', 'ticks_checked': 598,
+            'ticks_above': above, 'above_per_joint': {joint: above} if above else {},
+            'first_above_time_s': 0.5 if above else None, 'peak': peak, 'limit': limit,
+            'joint': joint, 'peak_time_s': 0.5}
+
+
+def test_ticks_above_a_limit_are_counted_and_flagged_on_the_page(tmp_path):
+    metrics, series, timings = example()
+    metrics['executed']['limits'] = {
+        'ticks': 598, 'ticks_above_any': 71, 'tolerance_relative': 1e-9,
+        'above_times_s': [0.11, 0.12],
+        'checks': [limit_check('acceleration', 'finite differences', 71, 18.2, 10.0),
+                   limit_check('velocity', 'commanded', 0, 0.6, 2.0, 'shoulder')]}
+    report.write_report(tmp_path, metrics, series, timings)
+    page = (tmp_path / 'index.html').read_text()
+    assert ('<p class="warn">71 of 598 executed ticks ABOVE A LIMIT: acceleration (finite '
+            'differences) on 71 ticks, peak 18.2 vs 10 rad/s² on elbow</p>') in page
+    assert '<td>acceleration</td><td>finite differences</td><td>598</td><td>71</td>' in page
+    assert '<td>elbow: 71</td>' in page and '0.110, 0.120' in page
+    assert 'none above the limits' not in page
+    metrics['executed']['limits'].update(
+        ticks_above_any=0, above_times_s=[],
+        checks=[limit_check('acceleration', 'finite differences', 0, 9.9, 10.0)])
+    report.write_report(tmp_path, metrics, series, timings)
+    page = (tmp_path / 'index.html').read_text()
+    assert '<p class="ok">none above the limits: 598 executed ticks checked' in page
+    assert 'ABOVE A LIMIT' not in page
+
+
+def test_the_page_says_which_inference_delay_was_used_and_where_it_came_from(tmp_path):
+    metrics, series, timings = example()
+    delays = {
+        '43.9 ms: measured model latency: median': {
+            'ms': 43.9, 'source': 'measured', 'text': 'measured model latency: median of this '
+            "run's per-chunk inference time"},
+        'no delay: at its observation time (--inference-delay 0)': {
+            'ms': 0.0, 'source': 'none', 'text': 'at its observation time'},
+        '150.0 ms: given, not measured (--inference-delay 0.15)': {
+            'ms': 150.0, 'source': 'given', 'text': 'given, not measured'}}
+    options = ['', '--inference-delay 0', '--inference-delay 0.15']
+    for (expected, delay), option in zip(delays.items(), options):
+        metrics['run'].update(inference_delay=delay, inference_delay_ms=delay['ms'],
+                              inference_delay_option=option)
+        report.write_report(tmp_path, metrics, series, timings)
+        page = (tmp_path / 'index.html').read_text()
+        assert f'<td>inference delay (simulated)</td><td>{expected}' in page
+    assert report.delay_line({'inference_delay_ms': 0.0}) == 'no delay'  # older metrics.json

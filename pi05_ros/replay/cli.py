@@ -39,7 +39,7 @@ from pi05_ros.control.executor_params import (executor_settings, ExecutorSetting
 from pi05_ros.replay.bag_io import describe
 from pi05_ros.replay.demo_bag import DemoBagSpec, write_demo_bag
 from pi05_ros.replay.evaluate import check_bag, ReplayOptions, run_replay
-from pi05_ros.replay.report import write_report
+from pi05_ros.replay.report import delay_line, limits_line, write_report
 
 PROG = 'pi05-replay'
 SHORT_USAGE = f'{PROG} BAG --checkpoint DIR --profile PROFILE [options] | {PROG} --demo'
@@ -102,9 +102,13 @@ def build_parser() -> argparse.ArgumentParser:
     timing = parser.add_argument_group('timing')
     timing.add_argument('--inference-rate', type=float, default=5.0, metavar='HZ',
                         help='inference cycles per second (default: %(default)s)')
-    timing.add_argument('--inference-delay-ms', type=float, default=0.0,
-                        help='simulated inference latency: a chunk computed at t reaches the '
-                        'executor at t + delay (default: %(default)s)')
+    delay = timing.add_mutually_exclusive_group()
+    delay.add_argument('--inference-delay', type=float, metavar='SECONDS',
+                       help='simulated inference latency: a chunk computed at t reaches the '
+                       'executor at t + delay; 0: no delay (default: the measured model '
+                       "latency, the median of this run's per-chunk inference time)")
+    delay.add_argument('--inference-delay-ms', type=float, metavar='MS',
+                       help='the same in milliseconds')
     timing.add_argument('--executor-rate', type=float, metavar='HZ',
                         help="executor ticks per second (default: the parameter file's rate_hz)")
     timing.add_argument('--start', type=float, default=0.0, metavar='S',
@@ -251,6 +255,17 @@ def limits_source(args: argparse.Namespace, params_file: Optional[Path]) -> str:
     return source + (f'; overridden by {" and ".join(overridden)}' if overridden else '')
 
 
+def inference_delay_ms(args: argparse.Namespace) -> Optional[float]:
+    """--inference-delay (s) or --inference-delay-ms in ms; None: the measured latency."""
+    for option, value, scale in (('--inference-delay', args.inference_delay, 1000.0),
+                                 ('--inference-delay-ms', args.inference_delay_ms, 1.0)):
+        if value is not None:
+            if not (math.isfinite(value) and value >= 0):
+                raise ValueError(f'{option}: expected a number >= 0 (0: no delay), got {value}')
+            return value * scale
+    return None
+
+
 def options_from_args(args: argparse.Namespace, settings: ExecutorSettings) -> ReplayOptions:
     mode_topics = {field: value for field, value in (
         ('requests', args.mode_request_topic), ('intervention', args.intervention_topic),
@@ -260,7 +275,7 @@ def options_from_args(args: argparse.Namespace, settings: ExecutorSettings) -> R
         mode_topics=mode_topics, camera_topics=parse_cameras(args.camera),
         joint_states_topic=args.joint_states_topic,
         prompt_topic=args.prompt_topic, prompt=args.prompt, truth_topic=args.truth_topic,
-        inference_rate_hz=args.inference_rate, inference_delay_ms=args.inference_delay_ms,
+        inference_rate_hz=args.inference_rate, inference_delay_ms=inference_delay_ms(args),
         executor_rate_hz=settings.rate_hz, seed=args.seed, start_offset_s=args.start,
         duration_s=args.duration, max_inferences=args.max_inferences,
         max_image_age_s=args.max_image_age, max_joint_state_age_s=args.max_joint_state_age,
@@ -269,6 +284,15 @@ def options_from_args(args: argparse.Namespace, settings: ExecutorSettings) -> R
         mode_config=settings.mode_config,
         output_bag=Path(args.output_bag) if args.output_bag else None,
         output_bag_storage=args.output_bag_storage)
+
+
+def delay_option(args: argparse.Namespace) -> str:
+    """Return the delay option as given on the command line ('' when the default)."""
+    if args.inference_delay is not None:
+        return f'--inference-delay {args.inference_delay:g}'
+    if args.inference_delay_ms is not None:
+        return f'--inference-delay-ms {args.inference_delay_ms:g}'
+    return ''
 
 
 def prepare_demo(args: argparse.Namespace, output: Path) -> None:
@@ -335,7 +359,8 @@ def run(args: argparse.Namespace) -> int:
                 'note': DEMO_NOTE if args.demo else '',
                 'model_load_s': load_s, 'command': ' '.join([PROG] + sys.argv[1:]),
                 'params_file': None if params_file is None else str(params_file),
-                'limits_source': limits_source(args, params_file)}
+                'limits_source': limits_source(args, params_file),
+                'inference_delay_option': delay_option(args)}
     result = run_replay(args.bag, profile, policy, options, limits=settings.limits,
                         progress=not args.no_progress and sys.stderr.isatty(),
                         run_info=run_info)
@@ -349,6 +374,10 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return EXIT_INTERRUPTED
     print(f'{PROG}: {summary}; report: {paths["index"]}')
+    executed_limits = result.metrics['executed'].get('limits')
+    if executed_limits is not None:
+        print(f'{PROG}: {limits_line(executed_limits)}; inference delay: '
+              f'{delay_line(result.metrics["run"])}')
     if options.output_bag is not None:
         print(f'{PROG}: output bag: {options.output_bag}')
     return 0

@@ -20,10 +20,17 @@ Messages are read from the bag in bag-time order and fed to the same
 :class:`~pi05_ros.policy.runtime.Policy` and
 :class:`~pi05_ros.control.executor.TrajectoryExecutor` the live nodes use. The bag's clock
 drives everything: inference cycles at ``inference_rate_hz`` (at most one at a time), a chunk
-computed at ``t`` reaches the executor at ``t + inference_delay_ms`` (simulated, so results do
-not depend on this machine's speed), and the executor ticks at ``executor_rate_hz``. Flow-matching
-noise is drawn from a generator seeded with ``seed``, so a bag, checkpoint and seed give the same
-predictions, commands and error metrics every time (measured latencies differ, of course).
+computed at ``t`` reaches the executor at ``t + delay``, and the executor ticks at
+``executor_rate_hz``. The delay is simulated: by default the measured model latency of the run
+(each chunk waits the median of the per-chunk inference times measured up to it), or a fixed
+``inference_delay_ms`` (0: no delay). Flow-matching noise is drawn from a generator seeded with
+``seed``, so a bag, checkpoint, seed and fixed delay give the same predictions, commands and
+error metrics every time (measured latencies differ, of course).
+
+Joint states reach the executor as they reach the live node: stamped with their header stamp
+(``use_header_stamps``) and received at their bag time. Every executed tick is checked against
+the position, velocity, acceleration and jerk limits
+(:func:`pi05_ros.replay.metrics.limit_exceedances`).
 """
 
 from collections import Counter
@@ -72,7 +79,7 @@ class ReplayOptions:
     prompt: Optional[str] = None  # prompt until the bag has one (None: the profile's default)
     truth_topic: Optional[str] = None  # recorded commands; None: future joint states
     inference_rate_hz: float = 5.0
-    inference_delay_ms: float = 0.0
+    inference_delay_ms: Optional[float] = None  # None: the measured model latency; 0: none
     executor_rate_hz: float = 100.0
     seed: int = 0
     start_offset_s: float = 0.0
@@ -97,8 +104,11 @@ class ReplayOptions:
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
                 raise ValueError(f'{name}: expected a positive number, got {value!r}')
-        if not (math.isfinite(self.inference_delay_ms) and self.inference_delay_ms >= 0):
-            raise ValueError(f'inference_delay_ms: expected >= 0, got {self.inference_delay_ms}')
+        delay = self.inference_delay_ms
+        if delay is not None and not (isinstance(delay, (int, float)) and math.isfinite(delay)
+                                      and delay >= 0):
+            raise ValueError(f'inference_delay_ms: expected >= 0 or None (the measured model '
+                             f'latency), got {delay!r}')
         if self.start_offset_s < 0:
             raise ValueError(f'start_offset_s: expected >= 0, got {self.start_offset_s}')
         if self.duration_s is not None and not self.duration_s > 0:
@@ -238,10 +248,14 @@ class ReplayRecord:
     dt_ns: int
     chunks: List[ActionChunk] = field(default_factory=list)
     chunk_available_ns: List[int] = field(default_factory=list)
+    chunk_delay_ms: List[float] = field(default_factory=list)  # simulated delay of each chunk
     timings: List[Dict[str, float]] = field(default_factory=list)
     skipped: Counter = field(default_factory=Counter)  # reason -> count
     prompts: List[Tuple[int, str]] = field(default_factory=list)
     log: CommandLog = field(default_factory=CommandLog)
+    # every command tick() returned, with its accelerations (the log keeps no accelerations)
+    tick_times_ns: List[int] = field(default_factory=list)
+    tick_states: List[Tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)
     inference_cycles: int = 0
     start_ns: int = 0
     end_ns: int = 0  # the bag time replayed up to
@@ -289,7 +303,7 @@ class Replayer:
         self._noise_shape = (policy.config.action_horizon, policy.config.action_dim)
         self._period_ns = _ns(1.0 / options.inference_rate_hz)
         self._tick_ns = _ns(1.0 / options.executor_rate_hz)
-        self._delay_ns = int(round(options.inference_delay_ms * 1e6))
+        self._fixed_delay_ms = options.inference_delay_ms  # None: measured
         self._next_infer_ns = start_ns + self._period_ns
         self._next_tick_ns = start_ns + self._tick_ns
         self._deliveries: List[Tuple[int, int, ActionChunk]] = []  # heap of (time, seq, chunk)
@@ -311,7 +325,7 @@ class Replayer:
             if topic == self.topics.joint_states:
                 stamp = self._stamp(msg, message.time_ns)
                 self.cache.put_joint_state(msg, stamp)
-                self._update_executor_state(msg, stamp)
+                self._update_executor_state(msg, stamp, message.time_ns)
             if topic == self.topics.prompt:
                 self.cache.put_prompt(msg.data, message.time_ns)
                 self.record.prompts.append((message.time_ns, str(msg.data)))
@@ -374,13 +388,14 @@ class Replayer:
         _convert_or_raise(self.bag_path, topic, msg)
         self._checked_formats[topic] = fmt
 
-    def _update_executor_state(self, msg, stamp_ns: int) -> None:
+    def _update_executor_state(self, msg, stamp_ns: int, received_ns: int) -> None:
+        """Pass a joint state as the node does: header stamp, received at its bag time."""
         try:
             positions = self._joint_merger.add(msg)  # arm and gripper may come split
         except ValueError:
             return  # malformed: the cache reports it for the next inference
         if positions is not None:
-            self.executor.update_joint_state(positions, stamp_ns)
+            self.executor.update_joint_state(positions, stamp_ns, received_ns)
 
     # --- simulated clock --------------------------------------------------------------------
 
@@ -417,17 +432,25 @@ class Replayer:
             return
         noise = self._rng.standard_normal(self._noise_shape).astype(np.float32)
         chunk = self.policy.infer(observation, noise=noise)
-        available_ns = now_ns + self._delay_ns
+        self.record.timings.append(dict(chunk.timing_ms))
+        delay_ms = self._delay_ms()
+        available_ns = now_ns + int(round(delay_ms * 1e6))
         self._busy_until_ns = available_ns
         self.record.chunks.append(chunk)
         self.record.chunk_available_ns.append(available_ns)
-        self.record.timings.append(dict(chunk.timing_ms))
+        self.record.chunk_delay_ms.append(delay_ms)
         heapq.heappush(self._deliveries, (available_ns, len(self.record.chunks), chunk))
         if self.writer is not None:
             self.writer.write(OUTPUT_CHUNK_TOPIC, available_ns,
                               chunk_to_joint_trajectory(chunk, self._trajectory_types))
         if self.on_inference is not None:
             self.on_inference(self)
+
+    def _delay_ms(self) -> float:
+        """Return the fixed delay, or the median inference time so far (this chunk's too)."""
+        if self._fixed_delay_ms is not None:
+            return float(self._fixed_delay_ms)
+        return float(np.median([total_ms(t) for t in self.record.timings]))
 
     def _raise_on_malformed_image(self, reasons: List[str]) -> None:
         for reason in reasons:
@@ -441,7 +464,12 @@ class Replayer:
 
     def _tick(self, now_ns: int) -> None:
         command = self.executor.tick(now_ns)
-        if command is not None and self.writer is not None:
+        if command is None:
+            return
+        self.record.tick_times_ns.append(command.stamp_ns)
+        self.record.tick_states.append((command.positions, command.velocities,
+                                        command.accelerations))
+        if self.writer is not None:
             self.writer.write(OUTPUT_COMMAND_TOPIC, now_ns, ros_types.joint_state(
                 self.record.joint_names, command.positions, now_ns, command.velocities))
 
@@ -464,10 +492,48 @@ def _ns(seconds: float) -> int:
     return int(round(float(seconds) * NS_PER_S))
 
 
+def total_ms(timing: Mapping[str, float]) -> float:
+    """Return a chunk's inference time: its 'total' stage, else the sum of its stages."""
+    return float(timing['total']) if 'total' in timing else float(sum(timing.values()))
+
+
+def delay_summary(record: ReplayRecord, fixed_ms: Optional[float]) -> Dict[str, object]:
+    """Which simulated inference delay the run used, and where it came from."""
+    delays = record.chunk_delay_ms
+    if fixed_ms is None:
+        totals = [total_ms(t) for t in record.timings]
+        used = float(np.median(totals)) if totals else None
+        text = ("measured model latency: median of this run's per-chunk inference time"
+                + (f' ({len(totals)} chunks; each chunk waited the median measured up to it, '
+                   f'{min(delays):.1f} to {max(delays):.1f} ms)' if delays
+                   else ' (no chunk was inferred)'))
+        return {'ms': used, 'source': 'measured', 'text': text, 'per_chunk_ms': delays}
+    if fixed_ms == 0:
+        return {'ms': 0.0, 'source': 'none', 'per_chunk_ms': delays,
+                'text': 'each chunk reached the executor at its observation time (0 given)'}
+    return {'ms': float(fixed_ms), 'source': 'given', 'per_chunk_ms': delays,
+            'text': 'given, not measured'}
+
+
+def limit_summary(record: ReplayRecord, limits: JointLimits,
+                  max_listed: int = 100) -> Dict[str, object]:
+    """Every executed tick above a limit (:func:`replay_metrics.limit_exceedances`)."""
+    num = len(record.joint_names)
+    states = [np.array(x).reshape(-1, num) for x in zip(*record.tick_states)] or \
+        [np.zeros((0, num))] * 3
+    result = replay_metrics.limit_exceedances(np.array(record.tick_times_ns, dtype=np.int64),
+                                              *states, limits, t0_ns=record.start_ns)
+    times = record.tick_times_ns
+    result['above_times_s'] = [(times[k] - record.start_ns) / 1e9
+                               for k in result.pop('above_ticks')[:max_listed]]
+    return result
+
+
 # --- metrics --------------------------------------------------------------------------------
 
-def compute_metrics(record: ReplayRecord, truth: GroundTruth) -> Dict[str, object]:
-    """Prediction errors, executed-stream smoothness and error, latency and run counters."""
+def compute_metrics(record: ReplayRecord, truth: GroundTruth,
+                    limits: Optional[JointLimits] = None) -> Dict[str, object]:
+    """Prediction errors, executed-stream smoothness, limits and error, latency, counters."""
     truth_times, truth_values = truth.series()
     names = record.joint_names
     errors = replay_metrics.chunk_errors(record.chunks, truth_times, truth_values)
@@ -489,6 +555,8 @@ def compute_metrics(record: ReplayRecord, truth: GroundTruth) -> Dict[str, objec
     if command_times.size:
         executed['error'] = replay_metrics.stream_error_summary(
             command_times, command_positions, truth_times, truth_values, names)
+    if limits is not None:
+        executed['limits'] = limit_summary(record, limits)
     if command_times.size >= 4:
         smoothness = log_metrics(record.log).as_dict()
         executed['smoothness'] = {k: _jsonable(v) for k, v in smoothness.items()}
@@ -593,7 +661,9 @@ def run_replay(bag_path, profile, policy, options: Optional[ReplayOptions] = Non
             if writer is not None:
                 writer.close()
     record = replayer.record
-    metrics = compute_metrics(record, replayer.truth)
+    metrics = compute_metrics(record, replayer.truth, limits)
+    # chunk and joint-state refusals by kind ('joint_state_from_future', 'stale', ...)
+    metrics['executed']['executor_refusals'] = dict(replayer.executor.refusals)
     if mode_log is not None:
         metrics['modes'] = replay_modes(
             mode_log, limits, options.executor, _ns(1.0 / options.executor_rate_hz),
@@ -610,7 +680,8 @@ def run_replay(bag_path, profile, policy, options: Optional[ReplayOptions] = Non
         'truth_source': (f'recorded commands on {topics.truth} ({topics.truth_type})'
                          if topics.truth else f'future joint states on {topics.joint_states}'),
         'inference_rate_hz': options.inference_rate_hz,
-        'inference_delay_ms': options.inference_delay_ms,
+        'inference_delay_ms': delay_summary(record, options.inference_delay_ms)['ms'],
+        'inference_delay': delay_summary(record, options.inference_delay_ms),
         'executor_rate_hz': options.executor_rate_hz,
         'executor': executor_summary(limits, options.executor, options.executor_rate_hz),
         'seed': options.seed,

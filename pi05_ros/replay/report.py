@@ -52,7 +52,8 @@ SMOOTHNESS = {
     'seam_max_velocity_change': ('rad/s', 'largest velocity change across a seam tick'),
     'seam_max_jerk': ('rad/s³', 'largest jerk within 50 ms of a seam'),
     'holding_s': ('s', 'time spent holding (no chunk to execute)'),
-    'limited_ticks': ('ticks', 'ticks where the velocity guard engaged'),
+    'limited_ticks': ('ticks', 'ticks where the limits kept the command off its reference'),
+    'max_tracking_error': ('rad', 'largest |command - reference| while tracking'),
     'refused': ('chunks', 'chunks refused, by reason'),
 }
 
@@ -224,6 +225,52 @@ def _smoothness_value(value):
     return value
 
 
+def limits_line(limits: Mapping) -> str:
+    """One line on the executed ticks against the limits (the report's and the CLI's)."""
+    ticks, above = limits.get('ticks', 0), limits.get('ticks_above_any', 0)
+    checked = ('position, velocity, acceleration and jerk, from the commanded fields and as '
+               f'finite differences, tolerance {limits.get("tolerance_relative", 0):g} relative')
+    if not above:
+        return f'none above the limits: {ticks} executed ticks checked ({checked})'
+    worst = [f'{c["quantity"]} ({c["source"]}) on {c["ticks_above"]} ticks, peak '
+             f'{_fmt(c["peak"])} vs {_fmt(c["limit"])} {c["unit"]} on {c["joint"]}'
+             for c in limits.get('checks', []) if c.get('ticks_above')]
+    return f'{above} of {ticks} executed ticks ABOVE A LIMIT: ' + '; '.join(worst)
+
+
+def delay_line(run: Mapping) -> str:
+    """Say which simulated inference delay the run used and where it came from."""
+    delay = run.get('inference_delay')
+    if not isinstance(delay, Mapping):  # an older metrics.json: the number only
+        ms = run.get('inference_delay_ms')
+        return 'n/a' if ms is None else ('no delay' if ms == 0 else f'{_fmt(ms)} ms')
+    option = run.get('inference_delay_option')
+    given = f' ({option})' if option else ''
+    ms = delay.get('ms')
+    value = 'n/a' if ms is None else f'{ms:.1f} ms'
+    if delay.get('source') == 'none':
+        value = 'no delay'
+    return f'{value}: {delay.get("text", "")}{given}'
+
+
+def _limits_html(limits: Optional[Mapping]) -> str:
+    if not limits:
+        return ''
+    rows = [(c['quantity'], c['source'], c['ticks_checked'], c['ticks_above'],
+             c['peak'], _fmt_limit(c['limit']), c['unit'], c['joint'],
+             ', '.join(f'{j}: {n}' for j, n in c.get('above_per_joint', {}).items()) or '-')
+            for c in limits.get('checks', [])]
+    above = limits.get('ticks_above_any', 0)
+    css = 'warn' if above else 'ok'
+    times = limits.get('above_times_s', [])
+    listed = ('' if not times else '<p>First ticks above a limit (s from the replay start): '
+              + html.escape(', '.join(f'{t:.3f}' for t in times)) + '</p>')
+    return (f'<h2>Executed ticks against the limits</h2>'
+            f'<p class="{css}">{html.escape(limits_line(limits))}</p>{listed}'
+            + _table(rows, ['quantity', 'measured from', 'ticks checked', 'ticks above',
+                            'peak', 'limit', 'unit', 'joint (peak)', 'ticks above per joint']))
+
+
 def render_index(metrics: Mapping, plots: Sequence[str]) -> str:
     """Render the report page: status, summary tables and the plots."""
     run = metrics.get('run', {})
@@ -232,9 +279,10 @@ def render_index(metrics: Mapping, plots: Sequence[str]) -> str:
               f'{_fmt(run.get("stopped_at_s"))} s.</p>' if run.get('interrupted') else '')
     note = f'<p><i>{html.escape(run["note"])}</i></p>' if run.get('note') else ''
     summary = [(k, run.get(k)) for k in ('bag', 'checkpoint', 'profile', 'truth_source',
-                                         'inference_rate_hz', 'inference_delay_ms', 'seed',
-                                         'bag_duration_s', 'replayed_s', 'num_inferences',
-                                         'num_skipped_inferences')]
+                                         'inference_rate_hz')]
+    summary += [('inference delay (simulated)', delay_line(run))]
+    summary += [(k, run.get(k)) for k in ('seed', 'bag_duration_s', 'replayed_s',
+                                          'num_inferences', 'num_skipped_inferences')]
     summary += [('executor_rate_hz', run.get('executor_rate_hz')),
                 ('params_file', run.get('params_file') or 'none (built-in defaults)'),
                 ('limits_source', run.get('limits_source'))]
@@ -284,11 +332,13 @@ def render_index(metrics: Mapping, plots: Sequence[str]) -> str:
 <html><head><meta charset="utf-8"><title>pi05_ros replay report</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:1100px}}
 table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:3px 8px}}
-img{{max-width:100%}}.warn{{color:#b00;font-weight:bold}}</style></head><body>
+img{{max-width:100%}}.warn{{color:#b00;font-weight:bold}}.ok{{color:#070;font-weight:bold}}
+</style></head><body>
 <h1>pi05_ros replay report</h1>{status}{note}
 <p>{html.escape(UNIT_NOTE)}</p>
 <h2>Run</h2>{_table(summary, ['field', 'value'])}
 {executor_html}
+{_limits_html(metrics.get('executed', {}).get('limits'))}
 <h2>Prediction error per joint</h2>{_table(per_joint, ['joint', 'MAE (rad)', 'RMSE (rad)'])}
 <h2>Executed stream smoothness</h2>
 {_table(smooth, ['metric', 'value', 'unit', 'meaning']) if smooth else '<p>no commands</p>'}
