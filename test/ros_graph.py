@@ -552,6 +552,7 @@ class RosGraph:
         while not condition():
             exited = [p.label for p in self.processes if p.result is None and not p.alive()]
             if time.monotonic() > deadline or (fail_on_exit and exited):
+                message = message() if callable(message) else message
                 if exited:
                     message += f' (exited: {", ".join(exited)})'
                     timeout = round(time.monotonic() - deadline + timeout, 1)
@@ -561,6 +562,6 @@ class RosGraph:
             time.sleep(0.05)
 
     def wait_until(self, condition: Callable[[], bool], timeout: float = 10.0,
-                   message: str = 'condition not met') -> None:
+                   message: Union[str, Callable[[], str]] = 'condition not met') -> None:
         """Poll ``condition`` every 50 ms; AssertionError (with node logs) after ``timeout``."""
         self._wait(condition, timeout, message)

@@ -44,9 +44,10 @@ def start_loop(graph, output='float64_multi_array', robot=True, **executor_param
     if robot:
         graph.start_node('sim_robot_node', name='sim_robot', params_file='demo.yaml',
                          params={'command_type': output, **SMALL_CAMERAS})
+    # a loaded 2-core machine can starve a process for longer than the 0.25 s state watchdog
+    params = {'output.type': output, 'executor.state_timeout': 1.0, **executor_params}
     executor = graph.start_node('executor_node', name='pi05_executor', params_file='demo.yaml',
-                                params={'output.type': output, **executor_params},
-                                remaps=REMAP)
+                                params=params, remaps=REMAP)
     graph.wait_for_services(NODE, ['engage_policy', 'teleop', 'hold'])
     return executor
 
@@ -181,7 +182,8 @@ def test_each_output_type_drives_the_simulated_robot(ros_graph, output):
     chunks.publish(chunk_message(start, delta, ros_graph.now_ns()))
     sources.wait_for(1, 5.0, lambda m: m.data == 'policy')
     ros_graph.wait_until(lambda: np.abs(latest_positions(states) - (start + delta)).max() < 0.02,
-                         timeout=6.0, message='the simulated joints did not reach the chunk')
+                         timeout=6.0, message=lambda: f'the simulated joints did not reach '
+                         f'{start + delta}: {latest_positions(states)}')
     if output == 'joint_trajectory':
         # one spliced reference per accepted chunk (and per hold), not one per tick
         assert 1 <= len(commands) < 10
@@ -310,6 +312,7 @@ def test_nodes_shut_down_cleanly_while_commanding(ros_graph, signal_name):
     sources = ros_graph.collect(String, f'{NODE}/command_source', latched_qos())
     executor = start_loop(ros_graph)
     robot = ros_graph.processes[0]
+    sources.wait_for(1, 10.0, lambda m: m.data == 'hold')  # engaged: chunks from now on count
     chunks = ros_graph.publisher(JointTrajectory, CHUNK_TOPIC)
     ros_graph.wait_for_subscribers(chunks)
     chunks.publish(chunk_message(latest_positions(states), np.full(len(JOINTS), 0.5),
