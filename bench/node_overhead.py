@@ -13,247 +13,236 @@
 # limitations under the License.
 
 """
-What the policy node adds beyond model time, from the newest camera frame to its chunk.
+The policy node on real rclpy and DDS: chunk rate and newest frame -> chunk latency.
 
-Three 640x480 rgb8 frames and a joint state go through the node's subscription callbacks (the
-rclpy fakes of test/ros_fakes.py, so no ROS is needed), then one inference cycle runs and
-publishes the chunk. Per stage: median and p99 over the cycles. The node's overhead is the
-whole path minus the network's own time (``model``). The baseline is the same work done
-directly on the ROS-free core (cache -> policy.infer -> JointTrajectory), as replay does it;
-the ratio shows what the node wrapper itself costs.
+Starts ``sim_robot_node`` (three raw 640x480 rgb8 cameras at 15 Hz, joint states at 100 Hz,
+config/demo.yaml) and ``policy_node`` (config/demo.yaml: the tiny demo model, 2 Hz,
+autostart) as their own processes in a private ROS_DOMAIN_ID, localhost only, and listens to
+``~/action_chunk`` and ``/diagnostics`` for ``--seconds`` after the first chunk. One run per
+configuration: ``prepare_frames_on_arrival`` true / false, with the shared-memory profile for
+raw frames (config/fastdds_large_frames.xml) and, with ``--default-transport``, also without
+it. ``--before DIR`` adds the same runs for the policy node of another checkout (``git archive
+<commit> pi05_ros config | tar -x -C DIR``), so old and new figures come from one session.
 
-Part 1 (breakdown) has every frame arrive at once just before the cycle, with
-``prepare_frames_on_arrival`` off, so every stage runs inside the cycle. Part 2 is the realistic
-case: unsynchronised cameras whose frames arrive spread over one frame period, the inference
-cycle running right after the newest frame; it reports "newest frame -> chunk published minus
-model time" with ``prepare_frames_on_arrival`` off (baseline: the older frames are converted and
-resized in the cycle) and on (they were prepared in their callbacks), cycles interleaved.
+Per run: chunks per second against ``inference_rate_hz``; newest camera stamp -> chunk
+published (the node's ``latency_ms.newest_frame_to_publish_ms``; the sim stamps a frame when
+it publishes it, same clock), median and p99; cycles without a chunk by reason; skipped
+periods; lifecycle state. Then load average and versions.
 
-Not included: the wait for the inference timer (up to one period of ``inference_rate_hz``)
-and DDS transport. The fake publisher serializes every message to CDR with rosbags, which
-stands in for rmw's serialization.
-
-    PYTHONPATH=. python bench/node_overhead.py [--cycles 30] [--num-steps 1] [--fps 30]
+    python bench/node_overhead.py [--seconds 20] [--before /tmp/before] [--default-transport]
 """
 
 import argparse
-import array
+from collections import Counter
+import importlib.metadata
+import os
 from pathlib import Path
+import platform
+import re
+import subprocess
 import sys
 import tempfile
+import threading
 import time
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'test'))
-
-from ros_fakes import install_fake_ros, stamp  # noqa: E402, I100
-
-CAMERAS = ('cam_high', 'cam_left_wrist', 'cam_right_wrist')
-JOINTS = ('joint_1', 'joint_2', 'joint_3', 'joint_4', 'joint_5', 'joint_6', 'gripper')
-HEIGHT, WIDTH = 480, 640
+REPO = Path(__file__).resolve().parents[1]
+CONFIG = REPO / 'config' / 'demo.yaml'
+LARGE_FRAMES = REPO / 'config' / 'fastdds_large_frames.xml'
+BIN = Path(sys.executable).parent
 
 
-class _Patch:
-    """The two monkeypatch methods install_fake_ros needs, without pytest."""
-
-    def setitem(self, mapping, key, value):
-        mapping[key] = value
-
-    def delitem(self, mapping, key):
-        del mapping[key]
-
-    def delattr(self, obj, name, raising=True):  # noqa: A003 -- monkeypatch's name
-        if hasattr(obj, name):
-            delattr(obj, name)
+def reason_kind(reason: str) -> str:
+    """'camera skew 0.267 s between ...' -> 'camera skew' (what a refusal is counted as)."""
+    for kind in ('camera skew', 'silent', 'stale', 'no image received', 'malformed',
+                 'empty prompt', 'inference failed', 'in the future'):
+        if kind in reason:
+            return kind
+    return re.sub(r'[\d.]+', '#', reason)[:40]
 
 
-def frames(graph, rng) -> list:
-    from sensor_msgs.msg import Image
-    out = []
-    for _ in CAMERAS:
-        pixels = rng.integers(0, 255, (HEIGHT, WIDTH, 3), dtype=np.uint8)
-        msg = Image(height=HEIGHT, width=WIDTH, encoding='rgb8', step=WIDTH * 3,
-                    data=array.array('B', pixels.tobytes()))
-        msg.header.stamp = stamp(graph.now_ns)
-        out.append(msg)
-    return out
+class Listener:
+    """Chunks and per-cycle policy diagnostics seen by a test-side node."""
+
+    def __init__(self, domain_id: int):
+        import rclpy
+        from rclpy.context import Context
+        from rclpy.executors import SingleThreadedExecutor
+        self.context = Context()
+        rclpy.init(context=self.context, domain_id=domain_id)
+        self.node = rclpy.create_node('node_overhead_bench', context=self.context)
+        self.chunks: List[float] = []
+        self.cycles: List[Dict[str, str]] = []
+        from diagnostic_msgs.msg import DiagnosticArray
+        from trajectory_msgs.msg import JointTrajectory
+        self.node.create_subscription(JointTrajectory, '/pi05_policy/action_chunk',
+                                      lambda msg: self.chunks.append(time.monotonic()), 10)
+        self.node.create_subscription(DiagnosticArray, '/diagnostics', self._on_diagnostics,
+                                      50)
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
+        self._running = True
+        self._thread = threading.Thread(target=self._spin, daemon=True)
+        self._thread.start()
+
+    def _spin(self) -> None:
+        while self._running and self.context.ok():
+            self.executor.spin_once(timeout_sec=0.05)
+
+    def _on_diagnostics(self, msg) -> None:
+        for status in msg.status:
+            if status.name.endswith(': policy'):
+                values = {kv.key: kv.value for kv in status.values}
+                values['_received'] = str(time.monotonic())
+                self.cycles.append(values)
+
+    def close(self) -> None:
+        self._running = False
+        self._thread.join(2.0)
+        self.executor.shutdown(timeout_sec=1.0)
+        self.node.destroy_node()
+        self.context.try_shutdown()
 
 
-def joint_state(graph):
-    from sensor_msgs.msg import JointState
-    msg = JointState(name=list(JOINTS), position=[0.0] * len(JOINTS))
-    msg.header.stamp = stamp(graph.now_ns)
-    return msg
+def start(command: List[str], env: Dict[str, str], log: Path,
+          cwd: Path = REPO) -> subprocess.Popen:
+    return subprocess.Popen(command, env=env, stdout=open(log, 'wb'), stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL, cwd=str(cwd))
 
 
-def node_cycle(graph, node, images, state) -> Dict[str, float]:
-    """One frame-to-chunk path through the node; stage times in ms."""
-    start = time.perf_counter()
-    graph.publish('/joint_states', state)
-    for name, msg in zip(CAMERAS, images):  # the newest frame is the last one
-        graph.publish(f'/{name}/image_raw', msg)
-    callbacks = (time.perf_counter() - start) * 1e3
-    published = len(graph.published('/pi05_policy/action_chunk'))
-    fired = time.perf_counter()
-    graph.fire_timers(node)
-    timer_ms = (time.perf_counter() - fired) * 1e3
-    if len(graph.published('/pi05_policy/action_chunk')) != published + 1:
-        raise RuntimeError(f'no chunk: {node.stats.no_chunk_reasons}')
-    timing = node.stats.timing_ms
-    total = callbacks + timing['cycle_ms']  # the chunk is out at the end of cycle_ms
-    stages = {
-        'subscription callbacks (3 frames + joints)': callbacks,
-        'assemble: staleness checks + 3 image conversions': timing['node_assemble_ms'],
-        'policy preprocess (resize, tokenize, normalize)': timing['policy.preprocess'],
-        'policy postprocess (unnormalize, to robot)': timing['policy.postprocess'],
-        'chunk -> JointTrajectory': timing['node_to_msg_ms'],
-        'publish (incl. CDR serialization)': timing['node_publish_ms'],
-        'model (network, excluded)': timing['policy.model'],
-        'total frame -> chunk published': total,
-        'after publish: /diagnostics (not in total)': timer_ms - timing['cycle_ms'],
-    }
-    stages['node overhead = total - model'] = total - timing['policy.model']
-    stages["node's own stages (callbacks, assemble, msg, publish)"] = (
-        callbacks + timing['node_assemble_ms'] + timing['node_to_msg_ms']
-        + timing['node_publish_ms'])
-    return stages
+def run(label: str, domain_id: int, checkpoint: str, seconds: float, prepare: bool,
+        large_frames: bool, source: Optional[str], log_dir: Path) -> Dict[str, object]:
+    """One configuration: sim robot + policy node for ``seconds`` after the first chunk."""
+    env = dict(os.environ, ROS_DOMAIN_ID=str(domain_id), ROS_AUTOMATIC_DISCOVERY_RANGE='LOCALHOST',
+               PYTHONUNBUFFERED='1')
+    env.pop('ROS_LOCALHOST_ONLY', None)
+    if large_frames:
+        env['FASTRTPS_DEFAULT_PROFILES_FILE'] = str(LARGE_FRAMES)
+    else:
+        env.pop('FASTRTPS_DEFAULT_PROFILES_FILE', None)
+    args = ['--ros-args', '--params-file', str(CONFIG)]
+    sim = start([str(BIN / 'sim_robot_node')] + args, env, log_dir / f'{label}.sim.log')
+    policy_env = dict(env)
+    if source:  # the other checkout's package first on the path
+        policy_env['PYTHONPATH'] = source + os.pathsep + env.get('PYTHONPATH', '')
+    policy_args = args + ['-p', f'checkpoint_dir:={checkpoint}',
+                          '-p', f'prepare_frames_on_arrival:={str(prepare).lower()}']
+    # python -m puts the working directory first on the path: the other checkout's, if any
+    policy = start([sys.executable, '-m', 'pi05_ros.nodes.policy_node'] + policy_args,
+                   policy_env, log_dir / f'{label}.policy.log', Path(source) if source else REPO)
+    listener = Listener(domain_id)
+    try:
+        deadline = time.monotonic() + 60.0
+        while not listener.chunks and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if not listener.chunks:
+            raise RuntimeError(f'{label}: no chunk in 60 s; see {log_dir}')
+        time.sleep(2.0)  # past the first cycles
+        start_t, first_cycles = time.monotonic(), len(listener.cycles)
+        time.sleep(seconds)
+        end_t = time.monotonic()
+        chunks = [t for t in listener.chunks if start_t <= t < end_t]
+        cycles = [c for c in listener.cycles[first_cycles:]
+                  if start_t <= float(c['_received']) < end_t and 'cycles' in c]
+        load = os.getloadavg()[0]
+    finally:
+        for process in (policy, sim):
+            process.send_signal(2)
+        for process in (policy, sim):
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        listener.close()
+    latency = [float(c['latency_ms.newest_frame_to_publish_ms']) for c in cycles
+               if c.get('no_chunk_reason') == 'none' and 'latency_ms.newest_frame_to_publish_ms'
+               in c]
+    beyond_model = [float(c['latency_ms.newest_frame_to_publish_ms'])
+                    - float(c['latency_ms.policy.model']) for c in cycles
+                    if c.get('no_chunk_reason') == 'none'
+                    and 'latency_ms.newest_frame_to_publish_ms' in c]
+    reasons: Counter = Counter()
+    for c in cycles:
+        if c.get('no_chunk_reason', 'none') != 'none':
+            for reason in c['no_chunk_reason'].split('; '):
+                reasons[reason_kind(reason)] += 1
+    last = cycles[-1] if cycles else {}
+    frame_hz = [float(v) for k, v in last.items() if k.startswith('frame_rate_hz.')]
+    return {'label': label, 'rate': len(chunks) / (end_t - start_t),
+            'latency': latency, 'beyond_model': beyond_model, 'reasons': reasons,
+            'cycles': len(cycles), 'frame_hz': min(frame_hz) if frame_hz else float('nan'),
+            'skipped': last.get('skipped_cycles', '?'), 'state': last.get('lifecycle_state', '?'),
+            'prepared': last.get('frames_prepared_on_arrival', '-'), 'load': load,
+            'model_ms': float(np.median([float(c['latency_ms.policy.model']) for c in cycles
+                                         if 'latency_ms.policy.model' in c] or [np.nan]))}
 
 
-def direct_cycle(cache, policy, types, images, state, now_ns) -> Dict[str, float]:
-    """Do the same work on the ROS-free core, without the node (baseline)."""
-    from pi05_ros.messages.trajectory import chunk_to_joint_trajectory
-    start = time.perf_counter()
-    cache.put_joint_state(state, now_ns)
-    for name, msg in zip(CAMERAS, images):
-        cache.put_image(name, msg, now_ns)
-    observation = cache.assemble(now_ns)
-    chunk = policy.infer(observation)
-    chunk_to_joint_trajectory(chunk, types)
-    total = (time.perf_counter() - start) * 1e3
-    return {'total': total, 'overhead': total - chunk.timing_ms['model']}
-
-
-def arrival_cycle(graph, node, images, state, frame_period_s: float,
-                  prepare_on_arrival: bool) -> Dict[str, float]:
-    """Cameras one after the other over a frame period; the cycle right after the newest frame."""
-    from ros_fakes import stamp as to_stamp
-    node.params['prepare_frames_on_arrival'] = prepare_on_arrival
-    transforms = node._policy.transforms
-    state.header.stamp = to_stamp(graph.now_ns)
-    graph.publish('/joint_states', state)
-    for name, msg in zip(CAMERAS[:-1], images[:-1]):  # older frames (prepared on arrival if on)
-        msg.header.stamp = to_stamp(graph.now_ns)
-        graph.publish(f'/{name}/image_raw', msg)
-        graph.advance(frame_period_s / len(CAMERAS))
-    newest = images[-1]
-    newest.header.stamp = to_stamp(graph.now_ns)
-    published = len(graph.published('/pi05_policy/action_chunk'))
-    start = time.perf_counter()
-    graph.publish(f'/{CAMERAS[-1]}/image_raw', newest)
-    callback = (time.perf_counter() - start) * 1e3
-    resizes = transforms.images_prepared
-    graph.fire_timers(node)
-    resizes = transforms.images_prepared - resizes
-    if len(graph.published('/pi05_policy/action_chunk')) != published + 1:
-        raise RuntimeError(f'no chunk: {node.stats.no_chunk_reasons}')
-    timing = node.stats.timing_ms
-    return {
-        'newest frame callback (put + prepare if on)': callback,
-        'assemble (conversions not done yet)': timing['node_assemble_ms'],
-        'policy preprocess (resizes not done yet)': timing['policy.preprocess'],
-        'postprocess + JointTrajectory + publish': (
-            timing['policy.postprocess'] + timing['node_to_msg_ms'] + timing['node_publish_ms']),
-        'resizes run in the cycle (count)': float(resizes),
-        'model (network, excluded)': timing['policy.model'],
-        'newest frame -> chunk published - model': (
-            callback + timing['cycle_ms'] - timing['policy.model']),
-    }
-
-
-def summarize(samples: List[Dict[str, float]]) -> Dict[str, tuple]:
-    return {key: (float(np.median([s[key] for s in samples])),
-                  float(np.percentile([s[key] for s in samples], 99)))
-            for key in samples[0]}
+def versions() -> str:
+    def version(name):
+        try:
+            return importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            return 'n/a'
+    import torch
+    fastdds = sorted(p.name for p in (BIN.parent / 'lib').glob('libfastrtps.so.*.*.*'))
+    return (f'python {platform.python_version()}, rclpy {version("ros-jazzy-rclpy")}, '
+            f'{os.environ.get("RMW_IMPLEMENTATION", "rmw_fastrtps_cpp (default)")}, '
+            f'{fastdds[-1] if fastdds else "Fast DDS"}, torch {torch.__version__}, '
+            f'numpy {np.__version__}, {os.cpu_count()} CPUs')
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--cycles', type=int, default=30)
-    parser.add_argument('--num-steps', type=int, default=1,
-                        help='flow steps of the tiny demo model (model time is excluded)')
-    parser.add_argument('--torch-threads', type=int, default=1)
-    parser.add_argument('--fps', type=float, default=30.0,
-                        help='camera rate of part 2: frames arrive spread over 1 / fps')
+    parser = argparse.ArgumentParser(description=__doc__.strip().split('\n\n')[0])
+    parser.add_argument('--seconds', type=float, default=20.0)
+    parser.add_argument('--domain-id', type=int, default=int(os.environ.get('BENCH_DOMAIN_ID',
+                                                                            '177')))
+    parser.add_argument('--before', default=None,
+                        help='a checkout whose policy node is measured too (before/after)')
+    parser.add_argument('--default-transport', action='store_true',
+                        help='also run without config/fastdds_large_frames.xml')
     args = parser.parse_args()
-
-    graph = install_fake_ros(_Patch())
-    import rclpy
-    from builtin_interfaces.msg import Duration, Time
-    from pi05_ros.messages.trajectory import JointTrajectoryTypes
-    from pi05_ros.nodes.policy_node import PolicyNode
     from pi05_ros.policy.demo_assets import make_demo_checkpoint
-    from std_msgs.msg import Header
-    from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
-    rclpy.init()
-
-    checkpoint = make_demo_checkpoint(tempfile.mkdtemp(prefix='pi05_bench_'), 'demo')
-    graph.param_overrides['pi05_policy'] = {
-        'profile': 'demo', 'checkpoint_dir': str(checkpoint), 'warmup_iterations': 2,
-        'num_steps': args.num_steps, 'torch_threads': args.torch_threads}
-    node = PolicyNode()
-    node.trigger_configure()
-    node.trigger_activate()
-    cache, policy = node._cache, node._policy  # the node's own core objects, for the baseline
-    types = JointTrajectoryTypes(JointTrajectory, JointTrajectoryPoint, Header, Time, Duration)
-
-    rng = np.random.default_rng(0)
-    node_samples, direct_samples = [], []
-    node.params['prepare_frames_on_arrival'] = False  # part 1: everything inside the cycle
-    for _ in range(args.cycles):
-        graph.advance(0.1)
-        images, state = frames(graph, rng), joint_state(graph)
-        node_samples.append(node_cycle(graph, node, images, state))
-        graph.advance(0.1)
-        images, state = frames(graph, rng), joint_state(graph)
-        direct_samples.append(direct_cycle(cache, policy, types, images, state, graph.now_ns))
-
-    node_stats, direct_stats = summarize(node_samples), summarize(direct_samples)
-    print(f'policy node, 3 x {WIDTH}x{HEIGHT} rgb8, demo model, {args.cycles} cycles '
-          f'(ms; baseline = ROS-free core doing the same work)')
-    print(f'{"stage":56s} {"median":>9s} {"p99":>9s}')
-    for key, (median, p99) in node_stats.items():
-        print(f'{key:56s} {median:9.3f} {p99:9.3f}')
-    base_median, base_p99 = direct_stats['overhead']
-    node_median, node_p99 = node_stats['node overhead = total - model']
-    print(f'{"baseline: core overhead (total - model)":56s} {base_median:9.3f} {base_p99:9.3f}')
-    print(f'{"ratio node overhead / baseline":56s} {node_median / base_median:9.2f} '
-          f'{node_p99 / base_p99:9.2f}')
-    print(f'{"node wrapper cost (node - baseline overhead)":56s} '
-          f'{node_median - base_median:9.3f} {node_p99 - base_p99:9.3f}')
-
-    arrival: Dict[bool, List[Dict[str, float]]] = {False: [], True: []}
-    for i in range(2 * args.cycles):  # interleaved, so machine load hits both alike
-        graph.advance(0.2)
-        arrival[i % 2 == 1].append(arrival_cycle(graph, node, frames(graph, rng),
-                                                 joint_state(graph), 1.0 / args.fps,
-                                                 prepare_on_arrival=i % 2 == 1))
-    off, on = summarize(arrival[False]), summarize(arrival[True])
-    print()
-    print(f'realistic: 3 unsynchronised cameras at {args.fps:g} fps (frames '
-          f'{1e3 / args.fps / len(CAMERAS):.1f} ms apart), cycle right after the newest frame; '
-          f'{args.cycles} cycles each, interleaved (ms)')
-    print(f'{"prepare_frames_on_arrival":44s} {"off median":>10s} {"off p99":>8s} '
-          f'{"on median":>10s} {"on p99":>8s} {"on/off":>7s}')
-    for key in off:
-        ratio = on[key][0] / off[key][0] if off[key][0] else float('nan')
-        print(f'{key:44s} {off[key][0]:10.3f} {off[key][1]:8.3f} {on[key][0]:10.3f} '
-              f'{on[key][1]:8.3f} {ratio:7.2f}')
-    node.trigger_deactivate()
-    node.trigger_cleanup()
-    node.destroy_node()
-    rclpy.try_shutdown()
+    work = Path(tempfile.mkdtemp(prefix='pi05_node_overhead_'))
+    checkpoint = str(make_demo_checkpoint(work / 'checkpoint', 'demo', seed=0))
+    configs = []
+    for source, name in ([(args.before, 'before')] if args.before else []) + [(None, 'now')]:
+        transports = [True, False] if args.default_transport else [True]
+        for large in transports:
+            for prepare in (True, False):
+                configs.append((f'{name}, prepare={str(prepare).lower()}, '
+                                f'{"large-frames SHM" if large else "default transport"}',
+                                prepare, large, source))
+    results = []
+    for index, (label, prepare, large, source) in enumerate(configs):
+        file_label = re.sub(r'[^a-z0-9]+', '_', label.lower())
+        results.append(run(file_label, args.domain_id, checkpoint, args.seconds, prepare,
+                           large, source, work))
+        results[-1]['label'] = label
+    rate_hz = 2.0
+    print(f'policy node + sim_robot_node on real rclpy, 3 x 640x480 rgb8 @ 15 Hz, demo model, '
+          f'inference_rate_hz {rate_hz:g}, {args.seconds:g} s per run')
+    print(f'{"run":44s} {"chunks/s":>8s} {"of cfg":>6s} {"f->c med":>8s} {"p99":>6s} '
+          f'{"-model":>6s} {"model":>6s} {"cyc":>4s} {"skip":>4s} {"prep":>4s} {"cam Hz":>6s}'
+          '  refusals by reason')
+    for r in results:
+        lat = r['latency']
+        med = float(np.median(lat)) if lat else float('nan')
+        p99 = float(np.percentile(lat, 99)) if lat else float('nan')
+        beyond = float(np.median(r['beyond_model'])) if r['beyond_model'] else float('nan')
+        refusals = ', '.join(f'{k} {v}' for k, v in r['reasons'].most_common()) or 'none'
+        print(f'{r["label"]:44s} {r["rate"]:8.2f} {100 * r["rate"] / rate_hz:5.0f}% '
+              f'{med:8.1f} {p99:6.1f} {beyond:6.1f} {r["model_ms"]:6.1f} {r["cycles"]:4d} '
+              f'{r["skipped"]:>4s} {r["prepared"]:>4s} {r["frame_hz"]:6.1f}  {refusals}')
+    states = ', '.join(sorted({str(r['state']) for r in results}))
+    loads = ', '.join('%.2f' % r['load'] for r in results)
+    print(f'state at the end: {states}; load average (1 min) after each run: {loads}')
+    print('f->c: newest camera stamp -> chunk published [ms], median and p99 (nan: the node '
+          'does not report it); -model: f->c median minus the network time; model: network '
+          'time [ms]; cyc: cycles; skip: skipped periods; prep: frames prepared on arrival; '
+          'cam Hz: frames received per second, slowest camera')
+    print(versions())
 
 
 if __name__ == '__main__':

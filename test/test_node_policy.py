@@ -245,6 +245,7 @@ def test_raw_cameras_give_chunks_at_the_configured_rate(ros_graph, demo_checkpoi
     assert values['skipped_cycles'] == '0'
     for camera in CAMERAS:  # taken at the observation time: never negative
         assert 0.0 <= float(values[f'age_ms.{camera}']) < 200.0, values
+        assert float(values[f'frame_rate_hz.{camera}']) > 11.0, values  # none lost
     assert float(values['age_ms.joint_states']) >= 0.0
     assert float(values['latency_ms.newest_frame_to_publish_ms']) > 0.0
     last = chunks.last

@@ -46,8 +46,9 @@ on the receipt clock. Diagnostics are published on every inference cycle and onc
 Rates, timeouts, the default prompt and the observation limits are dynamic parameters.
 """
 
+from collections import deque
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, Deque, Dict, List, Optional
 
 from builtin_interfaces.msg import Duration, Time
 from diagnostic_msgs.msg import DiagnosticArray
@@ -78,6 +79,8 @@ CAMERA_QOS = QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST,
 # a frame that arrives this many of its camera's frame intervals before the next cycle (or
 # closer) is prepared on arrival; earlier ones would be replaced before the cycle uses them
 PREPARE_LEAD_INTERVALS = 1.5
+# frame_rate_hz.<camera> in /diagnostics counts the frames received in this window
+FRAME_RATE_WINDOW_NS = 3 * 10**9
 # deactivate / cleanup / exit wait this long for a running inference cycle to finish [s]
 CYCLE_STOP_TIMEOUT = 10.0
 
@@ -181,7 +184,8 @@ class PolicyNode(LifecycleNode):
         watch_parameters(self, POLICY_PARAMETERS, self.params, self._on_parameters_changed)
         self.camera_names: List[str] = []
         self._profile_camera_topics: Dict[str, str] = {}
-        self._last_arrival_ns: Dict[str, int] = {}
+        # per camera: monotonic receipt times of the frames of the last FRAME_RATE_WINDOW_NS
+        self._arrivals_ns: Dict[str, Deque[int]] = {}
         self._worker = CycleWorker(self._inference_cycle, self._on_cycle_error)
         self._inferring = False
         self._policy = None
@@ -423,23 +427,41 @@ class PolicyNode(LifecycleNode):
                 self.get_logger().warning(f'camera {camera!r}: message refused: {error}',
                                           throttle_duration_sec=2.0)
                 return
+            interval_ns = self._note_arrival(camera)
             if self._inferring and self.params['prepare_frames_on_arrival']:
-                if self._cycle_due_before_next_frame(camera):
+                if self._cycle_due_before_next_frame(interval_ns):
                     self._prepare_frame(cache, camera)
         return on_image
 
-    def _cycle_due_before_next_frame(self, camera: str) -> bool:
-        """Tell whether the next cycle will likely use the frame ``camera`` just delivered."""
+    def _note_arrival(self, camera: str) -> Optional[int]:
+        """Record that a frame of ``camera`` arrived; return the time since its previous one."""
         now_ns = time.monotonic_ns()
-        last_ns = self._last_arrival_ns.get(camera)
-        self._last_arrival_ns[camera] = now_ns
+        arrivals = self._arrivals_ns.setdefault(camera, deque())
+        last_ns = arrivals[-1] if arrivals else None
+        arrivals.append(now_ns)
+        while arrivals[0] < now_ns - FRAME_RATE_WINDOW_NS:
+            arrivals.popleft()
+        return None if last_ns is None else now_ns - last_ns
+
+    def _cycle_due_before_next_frame(self, interval_ns: Optional[int]) -> bool:
+        """Tell whether the next cycle will likely use the frame that just arrived."""
         timer = self._inference_timer
-        if last_ns is None or timer is None:
+        if interval_ns is None or timer is None:
             return True
         until_next_ns = timer.time_until_next_call()
         if until_next_ns is None:
             return False
-        return until_next_ns <= PREPARE_LEAD_INTERVALS * (now_ns - last_ns)
+        return until_next_ns <= PREPARE_LEAD_INTERVALS * interval_ns
+
+    def frame_rates_hz(self) -> Dict[str, float]:
+        """Frames received per second by each camera over the last few seconds (0: silent)."""
+        now_ns = time.monotonic_ns()
+        rates = {}
+        for camera, arrivals in list(self._arrivals_ns.items()):
+            recent = [t for t in list(arrivals) if t >= now_ns - FRAME_RATE_WINDOW_NS]
+            span_ns = recent[-1] - recent[0] if len(recent) > 1 else 0
+            rates[camera] = (len(recent) - 1) * 1e9 / span_ns if span_ns > 0 else 0.0
+        return rates
 
     def _prepare_frame(self, cache, camera: str) -> None:
         """Convert and resize ``camera``'s newest frame now, so the next cycle finds it ready."""
@@ -600,6 +622,7 @@ class PolicyNode(LifecycleNode):
         if stats.chunk_age_ms is not None:
             values['chunk_age_at_publish_ms'] = stats.chunk_age_ms
         values.update({f'age_ms.{k}': v for k, v in stats.ages_ms.items()})
+        values.update({f'frame_rate_hz.{k}': v for k, v in self.frame_rates_hz().items()})
         values.update({f'latency_ms.{k}': v for k, v in stats.timing_ms.items()})
         return values
 
