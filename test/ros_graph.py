@@ -171,7 +171,8 @@ def ros_arguments(name: Optional[str] = None, namespace: Optional[str] = None,
 
 
 def node_command(executable: str) -> List[str]:
-    """Return the console script next to this Python (``.venv/bin/<x>``), else ``python -m``.
+    """
+    Return the console script next to this Python (``.venv/bin/<x>``), else ``python -m``.
 
     A path to a ``.py`` file runs with this Python.
     """
