@@ -28,7 +28,9 @@ Per executor and interpolation: max tracking error against the spliced reference
 executor's private ``_reference`` after each tick), max |v|, |a|, |j| as finite differences of
 the commanded positions over the tick times (for the new executor also from the command's own
 velocity and acceleration fields, jerk as the difference of those accelerations), the largest
-|j| within 50 ms of a seam (an accepted chunk), and the ticks above each limit (1e-9 relative).
+|j| within 50 ms of a seam (an accepted chunk), the largest position step (rad per tick) and
+velocity change (rad/s) across a seam tick (``metrics.stream_metrics`` of the positions), the
+ticks above each limit (1e-9 relative) and the ticks the limits kept off the reference.
 
     PYTHONPATH=. python bench/executor_limits.py [--seconds 20] [--seed 7] [--baseline-rev REV]
 """
@@ -43,7 +45,7 @@ import numpy as np
 from pi05_ros.control import action_chunk as new_action_chunk
 from pi05_ros.control import executor as new_executor
 from pi05_ros.control import limits as new_limits
-from pi05_ros.control.metrics import derivatives
+from pi05_ros.control.metrics import derivatives, stream_metrics
 
 MS = 1_000_000
 TICK_NS = 2 * MS
@@ -54,8 +56,8 @@ MAX_VELOCITY, MAX_ACCELERATION, MAX_JERK = 2.0, 8.0, 4000.0
 SEAM_WINDOW_NS = 50 * MS
 RELATIVE = 1.0 + 1e-9
 NAMES = tuple(f'joint{i}' for i in range(NUM_JOINTS))
-COLUMNS = ('track err', 'max |v|', 'max |a|', 'max |j|', 'seam |j|', 'v>max', 'a>max',
-           'j>max', 'limited')
+COLUMNS = ('track err', 'max |v|', 'max |a|', 'max |j|', 'seam |j|', 'seam step', 'seam dv',
+           'v>max', 'a>max', 'j>max', 'limited')
 
 
 def target_motion(rng: np.random.Generator):
@@ -142,10 +144,11 @@ def seam_jerk(times: np.ndarray, jerk: np.ndarray, seams: np.ndarray) -> float:
 
 
 def row(error: float, velocity: np.ndarray, acceleration: np.ndarray, jerk: np.ndarray,
-        seam: float, limited: int) -> List[float]:
+        seam: float, seam_step: Tuple[float, float], limited: int) -> List[float]:
     """Return the table's columns from per-tick (K, J) velocity, acceleration and jerk."""
     v, a, j = (np.abs(x).max(axis=1) for x in (velocity, acceleration, jerk))
-    return [error, v.max(), a.max(), j.max(), seam, int((v > MAX_VELOCITY * RELATIVE).sum()),
+    return [error, v.max(), a.max(), j.max(), seam, *seam_step,
+            int((v > MAX_VELOCITY * RELATIVE).sum()),
             int((a > MAX_ACCELERATION * RELATIVE).sum()), int((j > MAX_JERK * RELATIVE).sum()),
             limited]
 
@@ -156,8 +159,10 @@ def measure(result: Dict[str, np.ndarray]) -> List[Tuple[str, List[float]]]:
     velocity, acceleration, jerk = derivatives(times, result['positions'])
     error = float(result['errors'].max())
     limited = int(result['limited'].sum())
+    seams = stream_metrics(times, result['positions'], result['seams'])  # of the positions
+    step = (seams.seam_max_step, seams.seam_max_velocity_change)
     rows = [('positions (FD)', row(error, velocity, acceleration, jerk,
-                                   seam_jerk(times, jerk, result['seams']), limited))]
+                                   seam_jerk(times, jerk, result['seams']), step, limited))]
     if 'accelerations' in result:
         fields_a = result['accelerations']
         dt = np.diff(times)[:, None] * 1e-9
@@ -169,7 +174,7 @@ def measure(result: Dict[str, np.ndarray]) -> List[Tuple[str, List[float]]]:
             if window.any():
                 worst = max(worst, float(np.abs(fields_j[window]).max()))
         rows.append(('command fields', row(error, result['velocities'], fields_a, fields_j,
-                                           worst, limited)))
+                                           worst, step, limited)))
     return rows
 
 
@@ -203,7 +208,9 @@ def main() -> None:
             result = simulate(modules, interpolation, args.seed, args.seconds, jerk)
             for source, values in measure(result):
                 cells = [f'{values[0]:>11.5f}'] + [f'{x:>11.3f}' for x in values[1:3]]
-                cells += [f'{x:>11.0f}' for x in values[3:5]] + [f'{x:>11d}' for x in values[5:]]
+                cells += [f'{x:>11.0f}' for x in values[3:5]] + [f'{values[5]:>11.5f}',
+                                                                 f'{values[6]:>11.4f}']
+                cells += [f'{x:>11d}' for x in values[7:]]
                 print(f'{interpolation:<8}{label:<10}{source:<16}' + ''.join(cells))
 
 
