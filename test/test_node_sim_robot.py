@@ -18,7 +18,6 @@ import time
 
 import numpy as np
 from pi05_ros.messages.images import image_to_rgb
-from pi05_ros.nodes.sim_robot_node import first_order_step, sample_trajectory
 import pytest
 from ros_graph import sensor_qos
 
@@ -39,6 +38,8 @@ def positions(msg):
 
 
 def test_first_order_step_and_trajectory_sampling():
+    pytest.importorskip('rclpy')
+    from pi05_ros.nodes.sim_robot_node import first_order_step, sample_trajectory
     target = np.array([1.0, -1.0])
     np.testing.assert_allclose(first_order_step(np.zeros(2), target, 0.1, 0.1),
                                (1 - np.exp(-1)) * target)
