@@ -98,3 +98,15 @@ def test_a_callback_that_outlasts_the_drain_timeout_does_not_hang_the_exit(ros_g
     assert result.code == 0 and result.seconds < 3.0, result.log
     assert 'callbacks still running after 1.5 s' in result.log
     assert 'done' not in result.log
+
+
+def test_a_second_signal_during_cleanup_ends_the_process(ros_graph, probe_script):
+    import signal
+    import time
+    probe = ros_graph.start_node(probe_script, extra_args=['2'], params={'busy_s': 10.0})
+    probe.wait_for_log(r'working')
+    probe.signal(signal.SIGINT)
+    time.sleep(0.3)  # draining the running callback
+    probe.process.send_signal(signal.SIGTERM)
+    result = probe.stop()
+    assert result.code == 130 and result.seconds < 1.0, result.log
