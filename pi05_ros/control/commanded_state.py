@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The commanded state: one (position, velocity, acceleration) per joint, moved under limits.
+"""
+The commanded state: one (position, velocity, acceleration) per joint, moved under limits.
 
 Everything the executor sends comes from this state, and it only moves by :meth:`track` (follow
 a target state) or :meth:`brake` (come to rest). Each step is the first ``dt`` of a trajectory
@@ -34,15 +35,14 @@ import math
 from typing import Callable, Optional, Tuple
 
 import numpy as np
+from pi05_ros.control.limits import JointLimits
 from ruckig import (
     ControlInterface, InputParameter, Result, Ruckig, RuckigError, Synchronization, Trajectory)
 
-from pi05_ros.control.limits import JointLimits
-
 State = Tuple[np.ndarray, np.ndarray, np.ndarray]  # positions, velocities, accelerations (J,)
 ARRIVAL_TOLERANCE = 1e-9  # relative: a synchronized duration this close to dt arrives at dt
-INTERCEPT_GROWTH = 1.5  # ratio between the times at which an off-reference joint may rejoin
-MAX_INTERCEPT_S = 2.0  # a joint rejoins the reference within this, or heads for it
+CATCH_UP_S = 0.04  # a joint that cannot follow the reference aims this far ahead on it
+CATCH_UP_TICKS = 4  # ... and at least this many periods ahead
 _OK = (Result.Working, Result.Finished)
 
 
@@ -51,7 +51,8 @@ class CommandedStateError(ValueError):
 
 
 class CommandedState:
-    """Positions, velocities and accelerations (J,) that move only within ``limits``.
+    """
+    Positions, velocities and accelerations (J,) that move only within ``limits``.
 
     ``limits.max_jerk`` None (or inf on a joint) means no jerk limit there; the acceleration
     limits must be finite.
@@ -69,7 +70,8 @@ class CommandedState:
         self._jerk = (np.full(num, np.inf) if limits.max_jerk is None
                       else np.asarray(limits.max_jerk, dtype=np.float64))
         self._inverse_jerk = np.where(np.isinf(self._jerk), 0.0, 1.0 / self._jerk)
-        self._jerk_for_headroom = self._jerk  # inf: no jerk limit, any acceleration is safe
+        self._no_jerk_limit = np.isinf(self._jerk)  # there, any acceleration is safe
+        self._finite_jerk = np.where(self._no_jerk_limit, 0.0, self._jerk)
         peak = limits.max_velocity + 0.5 * limits.max_acceleration ** 2 * self._inverse_jerk
         reach = peak * (3.0 * limits.max_acceleration * self._inverse_jerk
                         + peak / limits.max_acceleration)  # the longest stop within the limits
@@ -100,13 +102,14 @@ class CommandedState:
         return self.positions.copy(), self.velocities.copy(), self.accelerations.copy()
 
     def copy(self) -> 'CommandedState':
-        """An independent copy (for rollouts); shares nothing mutable with this one."""
+        """Return an independent duplicate (for rollouts) sharing nothing mutable with this one."""
         return CommandedState(self.limits, self.positions, self.velocities, self.accelerations)
 
     # ------------------------------------------------------------------------------ steps
     def track(self, reference: Callable[[float], State], dt_s: float,
               velocity_scale: float = 1.0) -> bool:
-        """Move ``dt_s`` along the reference; return True if every joint is on it after.
+        """
+        Move ``dt_s`` along the reference; return True if every joint is on it after.
 
         ``reference(tau_s)`` is the target state ``tau_s`` seconds from now (positions,
         velocities, accelerations (J,)); it is clipped into the limits. ``velocity_scale`` in
@@ -124,7 +127,13 @@ class CommandedState:
         if trajectory is not None and trajectory.duration <= dt_s * (1.0 + ARRIVAL_TOLERANCE):
             step = target  # every joint arrives: exact tracking
         else:
-            step = self._intercept_step(reference, target, dt_s)
+            late = (np.ones(self.limits.num_joints, dtype=bool) if trajectory is None else
+                    np.array(trajectory.independent_min_durations) > dt_s * (
+                        1.0 + ARRIVAL_TOLERANCE))
+            if late.any():
+                step = self._catch_up_step(reference, target, late, dt_s)
+            else:  # each could arrive, not all together at dt_s: the synchronized motion
+                step = self._sample(trajectory, dt_s)
         self._commit(self._inside_position_limits(step, dt_s))
         return bool(np.array_equal(self.positions, target[0]))
 
@@ -143,52 +152,41 @@ class CommandedState:
         # can bring the acceleration to zero (v + a|a| / 2j > v_max) cannot be followed within
         # the limits: aim at the largest acceleration from which it can.
         headroom = limit_v - velocities * np.sign(accelerations)  # >= 0
-        safe = np.sqrt(2.0 * headroom * self._jerk_for_headroom)
+        safe = np.where(self._no_jerk_limit, np.inf,
+                        np.sqrt(2.0 * headroom * self._finite_jerk))
         accelerations = np.sign(accelerations) * np.minimum(
-            np.fmin(np.abs(accelerations), safe), limits.max_acceleration)
+            np.minimum(np.abs(accelerations), safe), limits.max_acceleration)
         return inside, velocities, accelerations
 
-    def _intercept_step(self, reference: Callable[[float], State], target: State,
-                        dt_s: float) -> State:
-        """The state after dt_s on each joint's earliest way back onto the reference.
-
-        For each joint, the earliest T on a geometric grid (dt * 1.5^k) at which it can be
-        exactly where the reference is at T (position, velocity, acceleration); joints that
-        meet it at the same T share one trajectory synchronized to T. A joint that cannot meet
-        it within MAX_INTERCEPT_S heads for the farthest grid point as fast as it can.
+    def _catch_up_step(self, reference: Callable[[float], State], target: State,
+                       late: np.ndarray, dt_s: float) -> State:
         """
-        num = self.limits.num_joints
-        meet_s = np.full(num, np.nan)
-        aims = []
-        horizon = dt_s
-        while True:
-            aim = target if horizon == dt_s else self._clipped(reference(horizon))
-            aims.append((horizon, aim))
-            open_joints = np.isnan(meet_s)
-            trajectory = self._solve(open_joints, ControlInterface.Position,
-                                     Synchronization.No, None, tuple(x[open_joints] for x in aim))
-            if trajectory is not None:
-                durations = np.array(trajectory.independent_min_durations)
-                index = np.flatnonzero(open_joints)
-                meet_s[index[durations <= horizon * (1.0 + ARRIVAL_TOLERANCE)]] = horizon
-            if not np.isnan(meet_s).any() or horizon >= MAX_INTERCEPT_S:
-                break
-            horizon = min(horizon * INTERCEPT_GROWTH, MAX_INTERCEPT_S)
-        meet_s[np.isnan(meet_s)] = horizon
-        step = tuple(np.zeros(num) for _ in range(3))
-        for horizon, aim in aims:
-            joints = meet_s == horizon
-            if not joints.any():
-                continue
-            trajectory = self._solve(joints, ControlInterface.Position, Synchronization.Time,
-                                     horizon, tuple(x[joints] for x in aim))
-            if trajectory is None:
-                trajectory = self._solve(joints, ControlInterface.Velocity, Synchronization.No,
-                                         None)
-            part = (self._sample(trajectory, dt_s) if trajectory is not None
-                    else (self.positions[joints], np.zeros(joints.sum()), np.zeros(joints.sum())))
-            for full, values in zip(step, part):
-                full[joints] = values
+        Return the state after dt_s when the ``late`` joints cannot reach the reference then.
+
+        The late joints aim at where the reference will be a catch-up horizon ahead (at least
+        CATCH_UP_S, CATCH_UP_TICKS periods) and get there together, as early as their limits
+        allow from then on: aiming at where the reference is now would plan to meet it behind
+        (often backing up first). Re-aimed every period, this rejoins the reference, and it
+        smooths a reference that is not followable (steps in acceleration at the rows of a
+        cubic interpolation, noise) instead of chasing it. The other joints arrive at dt_s.
+        """
+        step = tuple(x.copy() for x in target)
+        horizon = max(CATCH_UP_S, CATCH_UP_TICKS * dt_s)
+        aim = self._clipped(reference(horizon))
+        ahead = self._solve(late, ControlInterface.Position, Synchronization.Time, horizon,
+                            tuple(x[late] for x in aim))
+        if ahead is None:  # no way there within the limits: brake
+            ahead = self._solve(late, ControlInterface.Velocity, Synchronization.No, None)
+        if ahead is not None:  # sampled now: solvers (and their trajectories) are reused
+            for full, part in zip(step, self._sample(ahead, dt_s)):
+                full[late] = part
+        early = ~late
+        if early.any():  # arrive at dt_s, unless they can exactly (then the target is the step)
+            arrived = self._solve(early, ControlInterface.Position, Synchronization.Time, dt_s,
+                                  tuple(x[early] for x in target))
+            if arrived is not None and arrived.duration > dt_s * (1.0 + ARRIVAL_TOLERANCE):
+                for full, part in zip(step, self._sample(arrived, dt_s)):
+                    full[early] = part
         return step
 
     def brake(self, dt_s: float) -> None:
@@ -198,6 +196,15 @@ class CommandedState:
         self._velocity_scale = 1.0
         self._commit(self._braking_step(dt_s))
 
+    def stopping_state(self) -> Tuple[float, State]:
+        """Return (seconds, state at rest) of the fastest stop from the commanded state."""
+        stop = self._solve(None, ControlInterface.Velocity, Synchronization.No, None)
+        if stop is None:  # cannot happen within the limits
+            return 0.0, (self.positions.copy(), np.zeros_like(self.positions),
+                         np.zeros_like(self.positions))
+        duration = float(stop.duration)
+        return duration, self._sample(stop, duration)
+
     def at_rest(self) -> bool:
         return not (self.velocities.any() or self.accelerations.any())
 
@@ -205,11 +212,14 @@ class CommandedState:
     def _solve(self, joints: Optional[np.ndarray], interface, synchronization,
                minimum_duration: Optional[float], target: Optional[State] = None,
                start: Optional[State] = None) -> Optional[Trajectory]:
-        """Ruckig's trajectory for the joints selected by a mask (None: all), or None.
+        """
+        Ruckig's trajectory for the joints selected by a mask (None: all), or None.
 
         ``target`` None: come to rest. ``start`` None: from the commanded state.
         """
         count = self.limits.num_joints if joints is None else int(joints.sum())
+        if count == 0:  # Ruckig cannot take zero degrees of freedom
+            return None
         if count not in self._solvers:
             self._solvers[count] = (Ruckig(count), InputParameter(count), Trajectory(count))
         otg, parameters, trajectory = self._solvers[count]

@@ -59,7 +59,7 @@ HOLDING = 'holding'
 FOLLOWING = 'following'  # moving towards a teleop target (ModeSwitch TELEOP)
 MAX_BLEND_DEPTH = 2  # blends evaluated per tick at most (chunks faster than blends finish)
 MIN_ROWS = 2  # a chunk needs two rows to define a motion
-DEFAULT_PERIOD_NS = 10_000_000  # tick period assumed for rollouts before two ticks were seen
+CATCH_UP_S = 0.1  # a splice from a command off its reference joins the reference this later
 MAX_ROLLOUT_S = 30.0  # a rollout that has not come to rest by then is cut there
 
 
@@ -205,7 +205,6 @@ class TrajectoryExecutor:
         self._reference: Optional[Reference] = None  # None while holding
         self._active: Optional[ChunkTrajectory] = None
         self._on_reference = False  # the last tick left the command exactly on the reference
-        self._period_ns = DEFAULT_PERIOD_NS  # the last tick period (rollouts step by it)
         self._hold_reason = 'startup'
         self._min_stamp_ns: Optional[int] = None
         self._last_stamp_ns: Optional[int] = None
@@ -423,22 +422,24 @@ class TrajectoryExecutor:
         """
         Return what the command will do from its last tick on, as a reference to splice into.
 
-        While the command is exactly on the running reference, that reference (bounded);
-        otherwise the commanded state rolled forward (following the reference, or braking) for
-        the longest blend, so the splice starts from the command itself.
+        While the command is exactly on the running reference, that reference (bounded).
+        Otherwise a C2 piece from the commanded state (position, velocity, acceleration at the
+        last tick) that joins the running reference CATCH_UP_S later, or, while holding, comes to
+        rest where braking from the command stops: the splice starts from the command itself.
         """
         if self._on_reference and self._reference is not None:
             return _bounded(self._settled_reference(now_ns), now_ns)
         start_ns = self.last_command.stamp_ns
-        if self._reference is None and self._state.at_rest():  # holding still: stays there
-            p, v, a = self._state.state
-            return Knots(np.array([start_ns, start_ns + 1]), np.array([p, p]),
-                         np.array([v, v]), np.array([a, a]))
-        end_ns = max(now_ns, start_ns) + int(round(
-            (self.config.max_blend_window_s + self.config.blend_window_s) / NS))
-        times = np.arange(start_ns, end_ns + self._period_ns, self._period_ns, dtype=np.int64)
-        positions, velocities, accelerations = self._rollout(times)
-        return Knots(times, positions, velocities, accelerations)
+        command = self._state.state
+        if self._reference is None:
+            duration_s, rest = self._state.stopping_state()
+            end_ns = start_ns + max(int(round(duration_s / NS)), 1)
+            return Knots(np.array([start_ns, end_ns]), *(np.array(x) for x in zip(command, rest)))
+        reference = _bounded(self._settled_reference(now_ns), now_ns)
+        end_ns = max(now_ns, start_ns) + int(round(CATCH_UP_S / NS))
+        joined = reference.evaluate(end_ns)
+        return Knots(np.array([start_ns, end_ns]), *(np.array(x) for x in zip(command, joined)),
+                     after=reference)
 
     def _settled_reference(self, now_ns: int) -> Reference:
         """Return the running reference with finished blends folded away."""
@@ -449,9 +450,8 @@ class TrajectoryExecutor:
         """
         Rows of the active chunk after now, as the command will execute them.
 
-        Positions are the commanded state rolled forward (at the tick period) to each row's
-        time: where the command is on the chunk, the chunk's own rows; during a blend, the
-        blend; empty when holding.
+        Positions are the commanded state rolled forward from row to row: where the command is
+        on the chunk, the chunk's own rows; during a blend, the blend; empty when holding.
         """
         num = self.limits.num_joints
         if self._active is None:
@@ -461,11 +461,9 @@ class TrajectoryExecutor:
         rows = times[times > max(int(now_ns), start_ns)]
         if not rows.size:
             return PendingRows(times.size, rows.copy(), np.zeros((0, num)))
-        grid = np.arange(start_ns, int(rows[-1]), self._period_ns, dtype=np.int64)
-        steps = np.union1d(grid, rows)
+        steps = np.concatenate([[start_ns], rows])  # rolled forward row by row
         positions, _, _ = self._rollout(steps)
-        return PendingRows(times.size - rows.size, rows.copy(),
-                           positions[np.searchsorted(steps, rows)])
+        return PendingRows(times.size - rows.size, rows.copy(), positions[1:])
 
     def _rollout(self, times_ns: np.ndarray) -> State:
         """
@@ -539,7 +537,6 @@ class TrajectoryExecutor:
                 self.log.record(self.last_command)
             self._unlogged = False
             return self.last_command
-        self._period_ns = now_ns - previous_ns
         self._watchdog(now_ns)
         reference = None if self._reference is None else self._settled_reference(now_ns)
         target = None if reference is None else reference.evaluate(now_ns)
@@ -569,7 +566,6 @@ class TrajectoryExecutor:
             self._stop(now_ns, reason)
         if previous_ns is None:
             return self.last_command
-        self._period_ns = now_ns - previous_ns
         zeros = np.zeros_like(target)
         exact = self._state.track(lambda tau_s: (target, zeros, zeros),
                                   (now_ns - previous_ns) * NS, velocity_fraction)
@@ -579,10 +575,10 @@ class TrajectoryExecutor:
         """
         Return the commanded state's future from now on as JointTrajectory points.
 
-        The state is rolled forward from the last tick at the tick period, exactly as tick()
-        would move it, along the running reference (or braking, while holding), until it is at
-        rest after the chunk's last row; every jtc_point_period_s of it becomes a point, and
-        points closer than jtc_min_lead_s to now are left out. Every point's position, velocity
+        The state is rolled forward from the last tick in steps of jtc_point_period_s, as tick()
+        would move it at that period, along the running reference (or braking, while holding),
+        until it is at rest after the chunk's last row; each step is a point, and points closer
+        than jtc_min_lead_s to now are left out. Every point's position, velocity
         and acceleration come from that one limited motion, so they agree with each other and
         with the limits, and the first one continues the command. Publish it with
         ``header.stamp = stamp_ns`` after every accepted chunk and whenever tick() switches to
@@ -591,22 +587,20 @@ class TrajectoryExecutor:
         if self._state is None:
             return None
         now_ns = int(now_ns)
-        period_ns = self._period_ns
-        stride = max(1, int(round(self.config.jtc_point_period_s / (period_ns * NS))))
+        period_ns = int(round(self.config.jtc_point_period_s / NS))
         lead_ns = int(round(self.config.jtc_min_lead_s / NS))
         start_ns = self.last_command.stamp_ns
         limit_ns = start_ns + int(round(MAX_ROLLOUT_S / NS))
         state = self._state.copy()
         reference = self._reference
         times, samples = [], []
-        t, step = start_ns, 0
+        t = start_ns
         while t < limit_ns:
             reference = self._rollout_reference(reference, t + period_ns)
             self._advance(state, reference, t, t + period_ns)
             t += period_ns
-            step += 1
             done = reference is None and state.at_rest()
-            if (step % stride == 0 or done) and t > now_ns + lead_ns:
+            if t > now_ns + lead_ns:
                 times.append(t)
                 samples.append(state.state)
             if done and times:
