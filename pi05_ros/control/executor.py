@@ -497,14 +497,21 @@ class TrajectoryExecutor:
 
     @staticmethod
     def _advance(state: CommandedState, reference: Optional[Reference], from_ns: int,
-                 to_ns: int) -> bool:
-        """Move ``state`` from from_ns to to_ns along ``reference`` (None: brake)."""
+                 to_ns: int, target: Optional[State] = None) -> bool:
+        """Move ``state`` from from_ns to to_ns along ``reference`` (None: brake).
+
+        ``target``: the reference evaluated at to_ns, when the caller has it already.
+        """
         dt_s = (to_ns - from_ns) * NS
         if reference is None:
             state.brake(dt_s)
             return False
-        return state.track(lambda tau_s: reference.evaluate(from_ns + int(round(tau_s / NS))),
-                           dt_s)
+
+        def reference_at(tau_s: float) -> State:
+            t_ns = from_ns + int(round(tau_s / NS))
+            return target if t_ns == to_ns and target is not None else reference.evaluate(t_ns)
+
+        return state.track(reference_at, dt_s)
 
     # ----------------------------------------------------------------------------- output
     def _watchdog(self, now_ns: int) -> None:
@@ -543,7 +550,7 @@ class TrajectoryExecutor:
         if target is not None and not _finite(target):
             self._hold('fault_non_finite')
             reference = None
-        self._on_reference = self._advance(self._state, reference, previous_ns, now_ns)
+        self._on_reference = self._advance(self._state, reference, previous_ns, now_ns, target)
         if reference is None:
             return self._emit(now_ns, HOLDING, self._hold_reason)
         reason = 'blending' if isinstance(reference, Blend) else 'chunk'
