@@ -416,12 +416,19 @@ class RosGraph:
         self.processes.append(process)
         return process
 
-    def stop_all(self, timeout: float = 10.0) -> Dict[str, ShutdownResult]:
-        """SIGINT every node process still running, all at once; results by label."""
-        running = [p for p in self.processes if p.result is None]
+    def stop_all(self, timeout: float = 10.0, sig: int = signal.SIGINT,
+                 processes: Optional[Sequence[NodeProcess]] = None
+                 ) -> Dict[str, ShutdownResult]:
+        """
+        Signal every node process still running (or ``processes``), all at once.
+
+        Returns the results by label, each exit timed on its own from its own signal.
+        """
+        running = [p for p in (self.processes if processes is None else processes)
+                   if p.result is None]
         for process in running:
             if process.alive():
-                process.signal(signal.SIGINT)
+                process.signal(sig)
         waiters = [threading.Thread(target=p.stop, kwargs={'timeout': timeout})
                    for p in running]  # one waiter each: every exit is timed on its own
         for waiter in waiters:

@@ -66,15 +66,13 @@ def test_demo_loop_closes_and_every_node_stops_cleanly(ros_graph, demo_checkpoin
     assert moved > 1e-3  # the random policy's small deltas reach the simulated joints
     msg = chunks.last
     assert len(msg.points) == 50 and len(msg.joint_names) == 7
-    for process in processes:
-        process.signal()
-    for process in processes:
-        result = process.stop()
+    results = ros_graph.stop_all(processes=processes)
+    for label, result in results.items():
         assert result.code == 0, result.log
-        assert result.seconds < 2.0, (process.label, result.seconds)
+        assert result.seconds < 2.0, (label, result.seconds)
         assert not result.errors, result.log
     print(f'chunk rate {chunk_rate:.2f}/s; shutdown ' + ', '.join(
-        f'{p.label} {p.result.seconds:.2f} s' for p in processes))
+        f'{label} {result.seconds:.2f} s' for label, result in results.items()))
 
 
 def test_executor_holds_and_says_so_when_the_policy_node_dies(ros_graph, demo_checkpoint):

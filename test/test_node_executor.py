@@ -319,11 +319,8 @@ def test_nodes_shut_down_cleanly_while_commanding(ros_graph, signal_name):
                                  ros_graph.now_ns()))
     sources.wait_for(1, 5.0, lambda m: m.data == 'policy')
     time.sleep(0.2)  # mid-chunk: ticks, joint states and frames flowing
-    sig = getattr(signal, signal_name)
-    for process in (executor, robot):
-        process.signal(sig)
-    for process in (executor, robot):
-        result = process.stop(sig)
+    results = ros_graph.stop_all(sig=getattr(signal, signal_name), processes=(executor, robot))
+    for label, result in results.items():
         assert result.code == 0, result.log
-        assert result.seconds < 2.0, (process.label, result.seconds)
+        assert result.seconds < 2.0, (label, result.seconds)
         assert not result.errors, result.log
