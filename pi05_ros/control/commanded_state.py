@@ -71,6 +71,7 @@ class CommandedState:
                       else np.asarray(limits.max_jerk, dtype=np.float64))
         self._inverse_jerk = np.where(np.isinf(self._jerk), 0.0, 1.0 / self._jerk)
         self._no_jerk_limit = np.isinf(self._jerk)  # there, any acceleration is safe
+        self._half_inverse_jerk = 0.5 * self._inverse_jerk
         self._finite_jerk = np.where(self._no_jerk_limit, 0.0, self._jerk)
         peak = limits.max_velocity + 0.5 * limits.max_acceleration ** 2 * self._inverse_jerk
         reach = peak * (3.0 * limits.max_acceleration * self._inverse_jerk
@@ -138,24 +139,28 @@ class CommandedState:
         return bool(np.array_equal(self.positions, target[0]))
 
     def _clipped(self, state: State) -> State:
+        """Return a target state the command can follow: inside the (scaled) limits."""
         limits = self.limits
         limit_v = limits.max_velocity * self._velocity_scale
         positions, velocities, accelerations = state
         inside = np.minimum(np.maximum(positions, limits.lower), limits.upper)
-        pinned = ((inside >= limits.upper) & (velocities > 0.0)) | (
-            (inside <= limits.lower) & (velocities < 0.0))
-        if pinned.any():  # a target at a limit, moving out: at rest there
-            velocities = np.where(pinned, 0.0, velocities)
-            accelerations = np.where(pinned, 0.0, accelerations)
         velocities = np.minimum(np.maximum(velocities, -limit_v), limit_v)
+        accelerations = np.minimum(np.maximum(accelerations, -limits.max_acceleration),
+                                   limits.max_acceleration)
+        at_limit = (inside >= limits.upper) | (inside <= limits.lower)
+        if at_limit.any():  # a target at a limit, moving out of it: at rest there
+            out = at_limit & (velocities * (inside - 0.5 * (limits.lower + limits.upper)) > 0)
+            velocities = np.where(out, 0.0, velocities)
+            accelerations = np.where(out, 0.0, accelerations)
         # A state whose acceleration carries the velocity past its limit before the jerk limit
-        # can bring the acceleration to zero (v + a|a| / 2j > v_max) cannot be followed within
+        # can bring the acceleration to zero (|v + a|a| / 2j| > v_max) cannot be followed within
         # the limits: aim at the largest acceleration from which it can.
-        headroom = limit_v - velocities * np.sign(accelerations)  # >= 0
-        safe = np.where(self._no_jerk_limit, np.inf,
-                        np.sqrt(2.0 * headroom * self._finite_jerk))
-        accelerations = np.sign(accelerations) * np.minimum(
-            np.minimum(np.abs(accelerations), safe), limits.max_acceleration)
+        coasting = velocities + accelerations * np.abs(accelerations) * self._half_inverse_jerk
+        if (np.abs(coasting) > limit_v).any():
+            headroom = np.maximum(limit_v - velocities * np.sign(accelerations), 0.0)
+            safe = np.where(self._no_jerk_limit, np.inf,
+                            np.sqrt(2.0 * headroom * self._finite_jerk))
+            accelerations = np.sign(accelerations) * np.minimum(np.abs(accelerations), safe)
         return inside, velocities, accelerations
 
     def _catch_up_step(self, reference: Callable[[float], State], target: State,
