@@ -52,7 +52,7 @@ def test_a_transition_is_valid_only_from_its_start_state():
     assert requested_transition(ACTIVE, 4, 'configure') is None  # a label wins over the id
 
 
-def test_worker_runs_one_cycle_per_tick_and_skips_ticks_while_busy():
+def test_worker_runs_one_cycle_per_tick_and_queues_at_most_one():
     release, started = threading.Event(), threading.Event()
     calls = []
 
@@ -66,16 +66,18 @@ def test_worker_runs_one_cycle_per_tick_and_skips_ticks_while_busy():
     worker.start()
     assert worker.tick()
     assert started.wait(5.0)
-    assert not worker.tick()  # a cycle runs: this period is skipped
+    assert worker.tick()  # a cycle runs: the next one starts right after it
+    assert not worker.tick()  # and one already waits: this period is skipped
     release.set()
     deadline = time.monotonic() + 5.0
     while worker.busy and time.monotonic() < deadline:
         time.sleep(0.01)
+    assert len(calls) == 2 and worker.cycles_run == 2
     assert worker.tick()
-    while worker.cycles_run < 2 and time.monotonic() < deadline:
+    while worker.cycles_run < 3 and time.monotonic() < deadline:
         time.sleep(0.01)
     assert worker.stop(5.0) and not worker.alive
-    assert len(calls) == 2 and worker.cycles_run == 2
+    assert len(calls) == 3
     assert not worker.tick()  # stopped
 
 
@@ -217,7 +219,7 @@ def test_lifecycle_services_answer_invalid_transitions_and_stay_up(ros_graph, de
     assert lifecycle_state(ros_graph) == 'finalized'
     assert not change_state(ros_graph, T.TRANSITION_CONFIGURE)
     ros_graph.wait_until(lambda: policy_status(diagnostics).get('lifecycle_state')
-                         == 'finalized', timeout=5.0, message='no finalized diagnostics')
+                         == 'finalized', timeout=10.0, message='no finalized diagnostics')
     assert policy.alive()
     assert 'is not available from state' in policy.log_text()
     assert_clean_exit(policy)

@@ -19,9 +19,10 @@ Inference is not an executor callback: a long, GIL-heavy callback in rclpy's
 MultiThreadedExecutor (Humble, Jazzy 7.1) makes its spin thread resubmit every queued task
 in a loop (thousands of no-op entries in the pool's queue), so subscription takes and the timer
 run seconds late. The executor only stores messages and ticks; :class:`CycleWorker` runs the
-cycle. ``tick()`` never blocks: while a cycle runs, the period is skipped. ``stop()`` returns
-after the running cycle (if any) has finished, so the node can be deactivated or destroyed
-without a cycle still using it.
+cycle. ``tick()`` never blocks: a tick during a cycle starts the next cycle as soon as that one
+ends (one overrun costs a delay, not a period); a further tick while one already waits is
+skipped. ``stop()`` returns after the running cycle (if any) has finished, so the node can be
+deactivated or destroyed without a cycle still using it.
 """
 
 import threading
@@ -66,9 +67,13 @@ class CycleWorker:
             self._thread.start()
 
     def tick(self) -> bool:
-        """Ask for one cycle now; False (skipped) while one runs or the worker is stopped."""
+        """
+        Ask for one cycle: now, or right after the running one.
+
+        False (skipped) when a cycle already waits or the worker is stopped.
+        """
         with self._condition:
-            if self._thread is None or self._stopping or self._running or self._pending:
+            if self._thread is None or self._stopping or self._pending:
                 return False
             self._pending = True
             self._condition.notify_all()

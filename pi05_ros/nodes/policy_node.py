@@ -26,9 +26,10 @@ cleanup / shutdown
 Threads. The node spins a SingleThreadedExecutor: its callbacks only store messages into the
 :class:`~pi05_ros.observation_cache.ObservationCache`, answer services and tick. Inference runs
 on its own thread (:class:`~pi05_ros.nodes.inference_worker.CycleWorker`), ticked by the
-``inference_rate_hz`` timer, at most one cycle at a time (a tick during a cycle is a skipped
-period). With rclpy's MultiThreadedExecutor a long, GIL-heavy inference callback made the spin
-thread resubmit queued tasks in a loop (thousands queued), so camera takes ran seconds late.
+``inference_rate_hz`` timer, at most one cycle at a time (a tick during a cycle starts the next
+cycle when that one ends; a further tick is a skipped period). With rclpy's
+MultiThreadedExecutor a long, GIL-heavy inference callback made the spin thread resubmit
+queued tasks in a loop (thousands queued), so camera takes ran seconds late.
 
 Cameras are subscribed best effort with KEEP_LAST depth 1: whenever a frame is taken it is the
 newest one (sensor-data QoS keeps 5, and a late take then returns a frame up to 5 periods old,
@@ -81,8 +82,10 @@ CAMERA_QOS = QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST,
 PREPARE_LEAD_INTERVALS = 1.5
 # frame_rate_hz.<camera> in /diagnostics counts the frames received in this window
 FRAME_RATE_WINDOW_NS = 3 * 10**9
-# deactivate / cleanup / exit wait this long for a running inference cycle to finish [s]
+# deactivate / cleanup wait this long for a running inference cycle to finish [s]
 CYCLE_STOP_TIMEOUT = 10.0
+# at process exit (SIGINT): a cycle still running then finishes without publishing [s]
+EXIT_STOP_TIMEOUT = 1.0
 
 POLICY_PARAMETERS = (
     ParamSpec('profile', 'droid',
@@ -259,22 +262,22 @@ class PolicyNode(LifecycleNode):
         self._fail('lifecycle error: cleaned up, back to unconfigured')
         return TransitionCallbackReturn.SUCCESS
 
-    def _stop_inference(self) -> None:
-        """No new cycle; wait for the running one (it may still publish its chunk)."""
+    def _stop_inference(self, timeout: float = CYCLE_STOP_TIMEOUT) -> None:
+        """No new cycle; wait for the running one (it publishes nothing once inference stops)."""
         self._inferring = False
-        if not self._worker.stop(CYCLE_STOP_TIMEOUT):
+        if not self._worker.stop(timeout):
             self.get_logger().warning(
-                f'an inference cycle is still running after {CYCLE_STOP_TIMEOUT} s')
+                f'an inference cycle is still running after {timeout} s')
 
     def on_process_exit(self) -> None:
         """Stop inference and timers before the node is destroyed (``spin_node`` calls it)."""
-        self._stop_inference()
+        self._stop_inference(EXIT_STOP_TIMEOUT)
         for timer in (self._inference_timer, self._diagnostics_timer):
             if timer is not None:
                 timer.cancel()
 
     def destroy_node(self) -> None:
-        self._stop_inference()
+        self._stop_inference(EXIT_STOP_TIMEOUT)
         super().destroy_node()
 
     @property
@@ -510,12 +513,12 @@ class PolicyNode(LifecycleNode):
         self.stats.last_cycle_start_ns = now_ns
 
     def _on_inference_timer(self) -> None:
-        """Executor thread: tick the inference thread (a period is skipped while it runs)."""
+        """Executor thread: tick the inference thread (after the running cycle, if any)."""
         if not self._inferring:
             return
         self._count_missed_periods(self._now_ns())
         if not self._worker.tick():
-            self.stats.skipped_cycles += 1  # an inference is still running: skip this period
+            self.stats.skipped_cycles += 1  # one cycle runs and another waits: skip this one
 
     def _inference_cycle(self) -> None:
         """Inference thread: one cycle, then diagnostics."""
@@ -524,9 +527,12 @@ class PolicyNode(LifecycleNode):
         try:
             self.run_cycle(self._now_ns())
         except Exception as error:  # noqa: B902 -- reported, never raised
+            if not self._inferring:
+                return  # deactivated or exiting meanwhile: the node may be going away
             self._no_chunk([f'inference failed: {type(error).__name__}: {error}'])
             self.get_logger().error(f'inference failed: {error}', throttle_duration_sec=2.0)
-        self._publish_diagnostics_logged()
+        if self._inferring:
+            self._publish_diagnostics_logged()
 
     def _on_cycle_error(self, error: BaseException) -> None:
         self.get_logger().error(f'inference thread: {type(error).__name__}: {error}',
@@ -561,6 +567,8 @@ class PolicyNode(LifecycleNode):
                                         frame_id=self.params['frame_id'],
                                         include_velocities=self.params['publish_velocities'])
         timing['node_to_msg_ms'] = _now_ms() - mark
+        if not self._inferring:  # deactivated (or exiting) while inferring: no chunk
+            return False
         mark = _now_ms()
         self._chunk_pub.publish(msg)
         published_ns = self._now_ns()
