@@ -279,6 +279,35 @@ def test_ages_for_diagnostics():
                                            'right_wrist': None, 'joint_states': None}
 
 
+def test_not_ready_carries_the_ages_of_the_same_snapshot():
+    cache = make_cache()
+    cache.put_image('base', rgb8(1), S)
+    cache.put_joint_state(joint_state(), S + 100 * MS)
+    with pytest.raises(ObservationNotReady) as info:
+        cache.assemble(S + 300 * MS)
+    assert info.value.ages_ns == {'base': 300 * MS, 'left_wrist': None, 'right_wrist': None,
+                                  'joint_states': 200 * MS}
+
+
+def test_limits_and_default_prompt_change_at_run_time():
+    cache = make_cache(max_age_ns=500 * MS, max_skew_ns=50 * MS)
+    fill(cache, 10 * S)
+    cache.put_image('left_wrist', rgb8(5), 10 * S + 80 * MS)
+    assert any('camera skew' in r for r in reasons_of(cache, 10 * S + 100 * MS))
+    cache.set_limits(max_skew_ns=100 * MS)
+    cache.assemble(10 * S + 100 * MS)
+    cache.set_limits(max_age_ns=50 * MS)
+    assert any('silent' in r for r in reasons_of(cache, 10 * S + 100 * MS))
+    cache.set_limits(max_age_ns=S, skew_unchecked=True, default_prompt='  stack the cups ')
+    observation = cache.assemble(10 * S + 900 * MS)
+    assert observation.prompt == 'stack the cups'
+    cache.put_prompt('wipe')
+    cache.set_limits(default_prompt='other')  # a received prompt stays
+    assert cache.prompt == 'wipe'
+    with pytest.raises(ValueError, match='max_skew_ns'):
+        cache.set_limits(max_skew_ns=0)
+
+
 def test_reset_forgets_inputs_and_prompt():
     cache = make_cache()
     fill(cache, 0)
