@@ -53,7 +53,7 @@ def start_loop(graph, output='float64_multi_array', robot=True, **executor_param
 
 
 def chunk_message(start, delta, stamp_ns, rows=50, dt_ns=20_000_000):
-    """Make a chunk from ``start`` to ``start + delta`` over ``rows`` rows, stamped ``stamp_ns``."""
+    """Make a chunk from ``start`` to ``start + delta`` in ``rows`` rows, stamped ``stamp_ns``."""
     from builtin_interfaces.msg import Duration, Time
     from std_msgs.msg import Header
     from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
@@ -143,10 +143,10 @@ def test_dynamic_parameters_are_validated_and_take_effect(ros_graph):
 
 
 @pytest.mark.parametrize('override, expected', [
-    ({'rate_hz': 'fast'}, "parameter rate_hz: expected double like 100.0, got string fast"),
+    ({'rate_hz': 'fast'}, 'parameter rate_hz: expected double like 100.0, got string fast'),
     ({'rate_hz': 100}, 'parameter rate_hz: expected double like 100.0, got integer 100'),
     ({'joint_names': 3.0}, 'parameter joint_names: expected string[]'),
-    ({'output.type': 'effort'}, "output.type: expected one of"),
+    ({'output.type': 'effort'}, 'output.type: expected one of'),
     ({'limits.max_velocity': [1.0, 2.0, 3.0]}, 'limits.max_velocity'),
     ({'rate_hz': 0.0}, 'parameter rate_hz: expected a value above 0, got 0.0'),
 ], ids=['string-for-double', 'integer-for-double', 'double-for-string-array', 'bad-output',

@@ -163,8 +163,9 @@ def test_a_zero_rate_or_period_is_refused_by_name(ros_context, node_name, parame
     from pi05_ros.nodes.sim_robot_node import SimRobotNode
     node_class = {'pi05_executor': ExecutorNode, 'sim_robot': SimRobotNode,
                   'pi05_policy': PolicyNode}[node_name]
-    params = {parameter: 0.0} if node_name == 'sim_robot' else {'profile': 'demo',
-                                                                 parameter: 0.0}
+    params = {parameter: 0.0}
+    if node_name != 'sim_robot':
+        params['profile'] = 'demo'
     with pytest.raises(ValueError, match=f'parameter {parameter}: expected a value above 0, '
                        'got 0.0'):
         make(ros_context, node_class, params=params)

@@ -24,7 +24,7 @@ import textwrap
 
 import pytest
 
-SCRIPT = textwrap.dedent('''
+SCRIPT = textwrap.dedent("""
     import sys
     import time
 
@@ -56,7 +56,7 @@ SCRIPT = textwrap.dedent('''
 
 
     spin_node(Probe, num_threads=int(sys.argv[1]), args=sys.argv)
-''')
+""")
 
 
 @pytest.fixture
