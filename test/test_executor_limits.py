@@ -288,3 +288,21 @@ def test_zero_and_one_row_chunks_are_refused_with_a_reason(rows):
     decision = executor.submit(ActionChunk(np.zeros((rows, 1)), 0, 20 * MS, ('j',)), 10 * MS)
     assert not decision.accepted
     assert decision.reason == f'too_short: {rows} rows (expected at least 2)'
+
+
+def test_looking_ahead_does_not_change_what_is_commanded():
+    """splice_trajectory() and pending_rows() roll the command forward on a copy of everything."""
+    rng = np.random.default_rng(5)
+    config = ExecutorConfig(state_timeout_s=None, blend_window_s=0.3, max_blend_window_s=0.6)
+    plain, looking = TrajectoryExecutor(LIMITS, config), TrajectoryExecutor(LIMITS, config)
+    for executor in (plain, looking):
+        executor.update_joint_state(np.zeros(3), 0)
+    for now in range(10 * MS, 2000 * MS, 10 * MS):
+        if now % (60 * MS) == 0:  # faster than the blends finish: they overlap
+            start = plain.last_command.positions + rng.normal(0.0, 0.05, 3)
+            chunk = chunk_from(start, 30, 20 * MS, now - 40 * MS, rng.normal(0.0, 0.3, 3), 0.002,
+                               rng)
+            assert plain.submit(chunk, now).accepted == looking.submit(chunk, now).accepted
+            looking.splice_trajectory(now)
+            looking.pending_rows(now)
+        np.testing.assert_array_equal(plain.tick(now).positions, looking.tick(now).positions)

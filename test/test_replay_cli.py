@@ -50,7 +50,7 @@ def test_demo_writes_a_report_and_says_where(tmp_path, capsys):
     assert run['params_file'].endswith('config/demo.yaml')
     assert run['executor']['limits']['joint_1'] == {
         'lower': -6.0, 'upper': 6.0, 'max_velocity': 2.0, 'max_acceleration': 10.0,
-        'max_jerk': 500.0}
+        'max_jerk': 2000.0}
     assert run['executor']['interpolation'] == 'cubic' and run['executor']['rate_hz'] == 100.0
     assert run['executor_rate_hz'] == 100.0
     assert metrics['executed']['chunks_refused'] == []  # the demo's chunks are accepted
@@ -93,7 +93,7 @@ def test_demo_output_bag_has_no_executed_tick_above_any_limit(tmp_path, capsys, 
     else:
         assert delay_info == {**delay_info, 'source': 'given', 'ms': 150.0}
         assert '--inference-delay 0.15' in page
-    # independently, from what the output bag holds: demo.yaml's 2 rad/s, 10 rad/s², 500 rad/s³
+    # independently, from what the output bag holds: demo.yaml's 2 rad/s, 10 rad/s², 2000 rad/s³
     times, positions, velocities = output_bag_commands(tmp_path / 'bag')
     assert times.size == checked['ticks']
     dt = np.diff(times) / 1e9
@@ -103,7 +103,7 @@ def test_demo_output_bag_has_no_executed_tick_above_any_limit(tmp_path, capsys, 
     assert np.abs(velocities).max() <= 2.0 * (1 + 1e-9)
     assert np.abs(fd_velocity).max() <= 2.0 * (1 + 1e-9)
     assert np.abs(fd_acceleration).max() <= 10.0 * (1 + 1e-9)
-    assert np.abs(fd_jerk).max() <= 500.0 * (1 + 1e-9)
+    assert np.abs(fd_jerk).max() <= 2000.0 * (1 + 1e-9)
     assert np.abs(positions).max() <= 6.0
 
 

@@ -194,6 +194,28 @@ class CommandedState:
                     full[early] = part
         return step
 
+    def move_to(self, positions: np.ndarray, dt_s: float, velocity_scale: float = 1.0) -> bool:
+        """
+        Move ``dt_s`` along each joint's fastest way to rest at ``positions``.
+
+        Returns True once every joint is there. For a target that does not move (teleop):
+        time-optimal per joint, one Ruckig solve.
+        """
+        if not 0.0 < velocity_scale <= 1.0:
+            raise CommandedStateError(
+                f'velocity_scale: expected in (0, 1], got {velocity_scale}')
+        if dt_s <= 0.0:
+            return False
+        self._velocity_scale = velocity_scale
+        zeros = np.zeros_like(self.positions)
+        target = self._clipped((positions, zeros, zeros))
+        trajectory = self._solve(None, ControlInterface.Position, Synchronization.No, None,
+                                 target)
+        step = self._sample(trajectory, dt_s) if trajectory is not None else \
+            self._braking_step(dt_s)
+        self._commit(self._inside_position_limits(step, dt_s))
+        return bool(np.array_equal(self.positions, target[0]))
+
     def brake(self, dt_s: float) -> None:
         """Move ``dt_s`` along the fastest stop to rest (velocity and acceleration zero)."""
         if dt_s <= 0.0:

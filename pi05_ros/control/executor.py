@@ -36,6 +36,7 @@ It stays inside the position, velocity, acceleration and jerk limits at every ti
   joint_trajectory_controller.
 """
 
+import copy
 from dataclasses import dataclass
 import math
 from typing import Dict, NamedTuple, Optional, Sequence, Tuple, Union
@@ -63,15 +64,27 @@ CATCH_UP_S = 0.1  # a splice from a command off its reference joins the referenc
 MAX_ROLLOUT_S = 30.0  # a rollout that has not come to rest by then is cut there
 
 
-def _fold(reference: Reference, now_ns: int) -> Reference:
-    """Drop every blend (or sampled blend) in the reference that is over at now_ns."""
-    while isinstance(reference, Blend) and now_ns >= reference.end_ns:
-        reference = reference.new
-    while isinstance(reference, Knots) and reference.after is not None and \
-            now_ns >= reference.end_ns:
-        reference = reference.after
+def _fold(reference: Reference, now_ns: int, in_place: bool = True) -> Reference:
+    """
+    Drop every blend (or knot piece) in the reference that is over at now_ns.
+
+    ``in_place`` False leaves the given reference as it is (rollouts of the future must not
+    change what the next tick follows): a blend whose old side changes is copied.
+    """
+    while True:
+        if isinstance(reference, Blend) and now_ns >= reference.end_ns:
+            reference = reference.new
+        elif (isinstance(reference, Knots) and reference.after is not None
+              and now_ns >= reference.end_ns):
+            reference = reference.after
+        else:
+            break
     if isinstance(reference, Blend):
-        reference.old = _fold(reference.old, now_ns)
+        old = _fold(reference.old, now_ns, in_place)
+        if old is not reference.old:
+            if not in_place:
+                reference = copy.copy(reference)
+            reference.old = old
     return reference
 
 
@@ -490,7 +503,7 @@ class TrajectoryExecutor:
         """
         if reference is None:
             return None
-        reference = _fold(reference, now_ns)
+        reference = _fold(reference, now_ns, in_place=False)
         if now_ns >= self._active.end_ns and not isinstance(reference, Blend):
             return None
         return reference
@@ -573,9 +586,7 @@ class TrajectoryExecutor:
             self._stop(now_ns, reason)
         if previous_ns is None:
             return self.last_command
-        zeros = np.zeros_like(target)
-        exact = self._state.track(lambda tau_s: (target, zeros, zeros),
-                                  (now_ns - previous_ns) * NS, velocity_fraction)
+        exact = self._state.move_to(target, (now_ns - previous_ns) * NS, velocity_fraction)
         return self._emit(now_ns, FOLLOWING, reason, limited=not exact)
 
     def splice_trajectory(self, now_ns: int) -> Optional[TrajectoryPoints]:
