@@ -511,7 +511,8 @@ class TrajectoryExecutor:
     @staticmethod
     def _advance(state: CommandedState, reference: Optional[Reference], from_ns: int,
                  to_ns: int, target: Optional[State] = None) -> bool:
-        """Move ``state`` from from_ns to to_ns along ``reference`` (None: brake).
+        """
+        Move ``state`` from from_ns to to_ns along ``reference`` (None: brake).
 
         ``target``: the reference evaluated at to_ns, when the caller has it already.
         """
