@@ -324,3 +324,102 @@ def test_nodes_shut_down_cleanly_while_commanding(ros_graph, signal_name):
         assert result.code == 0, result.log
         assert result.seconds < 2.0, (label, result.seconds)
         assert not result.errors, result.log
+
+
+# --- in this process: real rclpy, callbacks called directly (limits, intervention, wiring) ---
+
+URDF = """<robot name="r">
+  <joint name="a" type="revolute"><limit lower="-1" upper="1" velocity="0.3"/></joint>
+  <joint name="b" type="continuous"><limit velocity="0.4"/></joint>
+</robot>"""
+
+
+def executor_here(ros_context, **params):
+    """Make an ExecutorNode for joints a, b in this process, ``-p`` overrides as given."""
+    from pi05_ros.nodes.executor_node import ExecutorNode
+    from ros_graph import parameter_text
+    params = {'joint_names': ['a', 'b'], 'limits.lower': [-2.0], 'limits.upper': [2.0],
+              'limits.max_velocity': [0.5], **params}
+    args = ['--ros-args']
+    for name, value in params.items():
+        args += ['-p', f'{name}:={parameter_text(value)}']
+    node = ExecutorNode(context=ros_context(args))
+    ros_context.made_nodes.append(node)
+    return node
+
+
+def joint_state_msg(node, positions, names=('a', 'b')):
+    from sensor_msgs.msg import JointState
+    msg = JointState(name=list(names), position=[float(p) for p in positions])
+    msg.header.stamp = node.get_clock().now().to_msg()
+    return msg
+
+
+def test_limits_from_a_latched_robot_description(ros_context):
+    from std_msgs.msg import String
+    node = executor_here(ros_context, **{'limits.source': 'urdf'})
+    assert node.limits is None and node.diagnostics_values()['limits'] != 'ready'
+    node._on_joint_state(joint_state_msg(node, [0.0, 0.0]))
+    assert node.switch is None  # no limits: nothing commanded
+    [sub] = [s for s in node.subscriptions if s.topic_name == '/robot_description']
+    assert sub.qos_profile.durability.name == 'TRANSIENT_LOCAL'
+    sub.callback(String(data=URDF))
+    np.testing.assert_allclose(node.limits.max_velocity, [0.3, 0.4])
+    assert node.limits.upper[0] == 1.0 and np.isinf(node.limits.upper[1])
+    sub.callback(String(data='<robot'))  # refused, named, the limits kept
+    assert 'robot_description refused' in node.diagnostics_values()['error']
+    np.testing.assert_allclose(node.limits.max_velocity, [0.3, 0.4])
+
+
+def test_max_jerk_and_teleop_parameters_reach_the_core(ros_context):
+    node = executor_here(ros_context)
+    assert node.limits.max_jerk is None  # the 'unset' sentinel: no jerk limit
+    node = executor_here(ros_context, **{
+        'limits.max_jerk': [0.0, 20.0], 'teleop.velocity_fraction': 0.25,
+        'teleop.handover_tolerance': 0.01, 'teleop.timeout': 0.3})
+    np.testing.assert_array_equal(node.limits.max_jerk, [np.inf, 20.0])  # 0: none on 'a'
+    config = node.mode_config
+    assert config.teleop_velocity_fraction == 0.25 and config.handover_tolerance == 0.01
+    assert config.teleop_timeout_ns == 300_000_000
+
+
+def test_a_robot_outside_its_limits_is_not_commanded_until_back_inside(ros_context):
+    node = executor_here(ros_context, engage_policy_on_start=True)
+    node._on_joint_state(joint_state_msg(node, [2.3, 0.0]))  # 'a' beyond its 2.0 upper limit
+    assert node.switch is None  # clamping to 2.0 would be a 0.3 rad jump
+    error = node.diagnostics_values()['error']
+    assert 'outside their position limits' in error and 'a=2.300' in error
+    node._on_joint_state(joint_state_msg(node, [1.9, 0.0]))
+    assert node.switch is not None and node.diagnostics_values()['error'] == 'none'
+    np.testing.assert_allclose(node.switch.command, [1.9, 0.0])
+
+
+def test_an_intervention_before_the_first_joint_state_is_not_lost(ros_context):
+    from std_msgs.msg import Bool
+    node = executor_here(ros_context, engage_policy_on_start=True,
+                         **{'intervention.topic': 'deadman', 'intervention.timeout': 0.5})
+    node._on_intervention(Bool(data=True))
+    node._on_intervention(Bool(data=False))  # the latest value is the one that counts
+    node._on_joint_state(joint_state_msg(node, [0.0, 0.0]))
+    assert node.switch.diagnostics()['intervention'] == 'False'
+    assert node.switch.mode.value == 'POLICY'  # engage_policy_on_start was accepted
+
+
+def test_a_silent_deadman_stream_ends_in_hold(ros_graph):
+    from std_msgs.msg import Bool, String
+    mode = ros_graph.collect(String, f'{NODE}/mode', latched_qos())
+    start_loop(ros_graph, engage_policy_on_start=False,
+               **{'intervention.topic': 'deadman', 'intervention.timeout': 0.3})
+    deadman = ros_graph.publisher(Bool, '/deadman')
+    ros_graph.wait_for_subscribers(deadman)
+    timer = ros_graph.every(0.05, lambda: deadman.publish(Bool(data=False)))
+    try:
+        mode.wait_for(1, 10.0, lambda m: m.data == 'HOLD')
+        time.sleep(0.2)  # the monitored stream is alive
+        response = ros_graph.set_bool(f'{NODE}/engage_policy', True)
+        assert response.success, response.message
+        mode.wait_for(1, 5.0, lambda m: m.data == 'POLICY')
+    finally:
+        timer.cancel()  # the stream goes silent
+    mode.wait_for(2, 3.0, lambda m: m.data == 'HOLD')
+    assert strings(mode) == ['HOLD', 'POLICY', 'HOLD']
