@@ -149,7 +149,8 @@ class CommandedState:
                                    limits.max_acceleration)
         at_limit = (inside >= limits.upper) | (inside <= limits.lower)
         if at_limit.any():  # a target at a limit, moving out of it: at rest there
-            out = at_limit & (velocities * (inside - 0.5 * (limits.lower + limits.upper)) > 0)
+            out = (((inside >= limits.upper) & (velocities > 0.0))
+                   | ((inside <= limits.lower) & (velocities < 0.0)))
             velocities = np.where(out, 0.0, velocities)
             accelerations = np.where(out, 0.0, accelerations)
         # A state whose acceleration carries the velocity past its limit before the jerk limit
