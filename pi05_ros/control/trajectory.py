@@ -94,13 +94,8 @@ class ChunkTrajectory(Reference):
         self.end_ns = int(self.row_times_ns[-1])
         self.dt_ns = chunk.dt_ns
         self._dt_s = chunk.dt_ns * NS
-        positions = chunk.positions
-        if chunk.horizon == 1:
-            positions = np.vstack([positions, positions])  # a one-row chunk: hold that row
-        velocities = chunk.velocities
-        if velocities is not None and chunk.horizon == 1:
-            velocities = np.zeros_like(positions)
-        self.coefficients = fit_rows(positions, self._dt_s, method, velocities)  # (H-1, 6, J)
+        positions = chunk.positions  # (H >= 2, J): fit_rows refuses fewer rows
+        self.coefficients = fit_rows(positions, self._dt_s, method, chunk.velocities)  # (H-1, 6, J)
         _, last_velocity, _ = evaluate_segment(self.coefficients[-1], self._dt_s)
         self.tail = BrakingHold(positions[-1], last_velocity, self.end_ns, max_acceleration,
                                 lower, upper)
