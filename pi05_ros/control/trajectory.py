@@ -95,7 +95,7 @@ class ChunkTrajectory(Reference):
         self.dt_ns = chunk.dt_ns
         self._dt_s = chunk.dt_ns * NS
         positions = chunk.positions  # (H >= 2, J): fit_rows refuses fewer rows
-        self.coefficients = fit_rows(positions, self._dt_s, method, chunk.velocities)  # (H-1, 6, J)
+        self.coefficients = fit_rows(positions, self._dt_s, method, chunk.velocities)  # (H-1,6,J)
         _, last_velocity, _ = evaluate_segment(self.coefficients[-1], self._dt_s)
         self.tail = BrakingHold(positions[-1], last_velocity, self.end_ns, max_acceleration,
                                 lower, upper)
