@@ -314,6 +314,12 @@ def test_compressed_cameras_silent_camera_and_recovery(ros_graph, demo_checkpoin
         skip.clear()
         chunks.wait_for(len(chunks) + 2, timeout=5.0)  # recovered by itself
         assert policy_status(diagnostics)['no_chunk_reason'] == 'none'
+        result = ros_graph.set_parameters(NODE, {'inference_rate_hz': 4.0})[0]
+        assert result.successful, result.reason
+        time.sleep(0.6)  # the period in progress ends on the old timer
+        chunks.clear()
+        time.sleep(3.0)
+        assert steady_rate(list(chunks.times), skip=0) >= 0.95 * 4.0, chunks.times  # at once
     finally:
         stop.set()
         feeder.join(2.0)
