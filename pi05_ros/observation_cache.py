@@ -23,11 +23,18 @@ whose ``reasons`` are human-readable lines for ``/diagnostics``.
 
 Joint states are merged per joint: a robot whose arm and gripper publish separate JointState
 messages works, and each joint's value is as old as the last message that carried it.
+
+Camera skew is a property of the stamps: the newest frames are used when their stamps agree
+(within ``max_skew_ns``); otherwise the newest set of recent frames (``frame_history`` per
+camera) whose stamps agree is used, so a frame lost on one camera costs one frame of age
+instead of the observation. Only when no such set exists is the cycle refused for skew.
 """
+
+from collections import deque
 
 from dataclasses import dataclass
 import threading
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Deque, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
@@ -98,12 +105,14 @@ class ObservationCache:
     observation (None: unchecked). A camera in ``optional_cameras`` that has no fresh, valid
     frame is left out of the observation instead of blocking it (the policy then fills its slot
     with a masked black image). The prompt is latched: ``default_prompt`` until ``put_prompt``.
+    ``frame_history`` recent frames per camera are kept for matching stamps (1, the default:
+    newest only, so skewed newest frames are refused).
     """
 
     def __init__(self, camera_names: Sequence[str], joint_names: Sequence[str],
                  max_age_ns: Union[int, Mapping[str, int]], max_skew_ns: Optional[int] = None,
                  default_prompt: str = '', allow_empty_prompt: bool = False,
-                 optional_cameras: Iterable[str] = ()):
+                 optional_cameras: Iterable[str] = (), frame_history: int = 1):
         self.camera_names = _unique_names(camera_names, 'camera_names', allow_empty=True)
         self.joint_names = _unique_names(joint_names, 'joint_names', allow_empty=False)
         self.optional_cameras = frozenset(optional_cameras)
@@ -116,6 +125,10 @@ class ObservationCache:
                                                                          'max_skew_ns')
         self.default_prompt = str(default_prompt).strip()
         self.allow_empty_prompt = bool(allow_empty_prompt)
+        if isinstance(frame_history, bool) or not isinstance(frame_history, int) \
+                or frame_history < 1:
+            raise ValueError(f'frame_history: expected an integer >= 1, got {frame_history!r}')
+        self.frame_history = frame_history
         self._joint_index = {name: i for i, name in enumerate(self.joint_names)}
         self._lock = threading.Lock()
         self.reset()
@@ -136,6 +149,7 @@ class ObservationCache:
         """Forget every message and go back to the default prompt."""
         with self._lock:
             self._frames: Dict[str, _Frame] = {}
+            self._history: Dict[str, Deque[_Frame]] = {}  # newest last
             self._converted: Dict[str, _Converted] = {}
             self._seq = 0
             num_joints = len(self.joint_names)
@@ -156,7 +170,9 @@ class ObservationCache:
                              f'got {camera!r}')
         with self._lock:
             self._seq += 1
-            self._frames[camera] = _Frame(msg, int(stamp_ns), self._seq)
+            frame = _Frame(msg, int(stamp_ns), self._seq)
+            self._frames[camera] = frame
+            self._history.setdefault(camera, deque(maxlen=self.frame_history)).append(frame)
 
     def put_joint_state(self, msg: Any, stamp_ns: int) -> None:
         """
@@ -291,6 +307,30 @@ class ObservationCache:
         return (f'camera skew {skew_ns / 1e9:.3f} s between {oldest!r} and {newest!r} '
                 f'(max {max_skew_ns / 1e9:.3f} s)')
 
+    def _matched_images(self, histories: Mapping[str, List[_Frame]], cameras: List[str],
+                        max_skew_ns: int, now_ns: int
+                        ) -> Optional[Dict[str, Tuple[np.ndarray, int]]]:
+        """Return the newest set of recent frames whose stamps agree: {camera: (rgb, stamp)}."""
+        stamps = {frame.stamp_ns for camera in cameras for frame in histories.get(camera, ())}
+        for oldest in sorted(stamps, reverse=True):  # the set whose oldest frame is newest
+            chosen = {}
+            for camera in cameras:
+                fitting = [f for f in histories.get(camera, ())
+                           if oldest <= f.stamp_ns <= oldest + max_skew_ns]
+                if not fitting:
+                    break
+                frame = max(fitting, key=lambda f: f.stamp_ns)
+                if self._camera_problem(camera, frame, now_ns) is not None:
+                    break
+                chosen[camera] = frame
+            else:
+                converted = {camera: self._rgb(camera, frame) for camera, frame in chosen.items()}
+                if any(c.error is not None for c in converted.values()):
+                    continue
+                return {camera: (converted[camera].rgb, chosen[camera].stamp_ns)
+                        for camera in cameras}
+        return None
+
     def _joint_problems(self, position: np.ndarray, stamp_ns: np.ndarray, seen: np.ndarray,
                         error: Optional[str], now_ns: int) -> List[str]:
         if error is not None:
@@ -331,6 +371,7 @@ class ObservationCache:
         now_ns = int(now_ns)
         with self._lock:
             frames = dict(self._frames)
+            histories = {camera: list(h) for camera, h in self._history.items()}
             joint_position = self._joint_position.copy()
             joint_stamp_ns = self._joint_stamp_ns.copy()
             joint_seen = self._joint_seen.copy()
@@ -354,6 +395,12 @@ class ObservationCache:
             if problem is not None and camera not in self.optional_cameras:
                 reasons.append(problem)
         skew = self._skew_problem(stamps_ns, max_skew_ns)
+        if skew is not None:
+            matched = self._matched_images(histories, list(stamps_ns), max_skew_ns, now_ns)
+            if matched is not None:
+                for camera, (rgb, stamp_ns) in matched.items():
+                    images[camera], stamps_ns[camera] = rgb, stamp_ns
+                skew = None
         if skew is not None:
             reasons.append(skew)
         reasons += self._joint_problems(joint_position, joint_stamp_ns, joint_seen, joint_error,

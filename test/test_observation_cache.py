@@ -98,7 +98,7 @@ def test_camera_never_seen():
 
 
 def test_camera_skew_between_fresh_frames():
-    cache = make_cache(max_age_ns=S)
+    cache = make_cache(max_age_ns=S, frame_history=1)
     fill(cache, 10 * S)
     cache.put_image('left_wrist', rgb8(5), 10 * S + 80 * MS)
     assert reasons_of(cache, 10 * S + 100 * MS) == [
@@ -106,6 +106,34 @@ def test_camera_skew_between_fresh_frames():
     cache.put_image('base', rgb8(5), 10 * S + 70 * MS)
     cache.put_image('right_wrist', rgb8(5), 10 * S + 75 * MS)
     cache.assemble(10 * S + 100 * MS)
+
+
+def test_a_lost_frame_costs_one_frame_of_age_not_the_observation():
+    cache = make_cache(max_age_ns=S, frame_history=4)  # synchronized cameras, stamped alike
+    for t in (10 * S, 10 * S + 66 * MS):
+        for camera in CAMERAS:
+            if not (camera == 'left_wrist' and t > 10 * S):  # left's second frame is lost
+                cache.put_image(camera, rgb8(t // MS), t)
+    cache.put_joint_state(joint_state(), 10 * S + 90 * MS)
+    cache.put_image('base', rgb8(1), 10 * S + 132 * MS)  # and base runs ahead
+    observation = cache.assemble(10 * S + 140 * MS)
+    assert {c: observation.source_stamps_ns[c] for c in CAMERAS} == {c: 10 * S for c in CAMERAS}
+    assert observation.images['base'][0, 0, 0] == (10 * S // MS) % 256  # the matching frame
+    cache.put_image('left_wrist', rgb8(2), 10 * S + 100 * MS)  # a newer set within 50 ms
+    observation = cache.assemble(10 * S + 140 * MS)
+    assert {c: observation.source_stamps_ns[c] - 10 * S for c in CAMERAS} == {
+        'base': 66 * MS, 'left_wrist': 100 * MS, 'right_wrist': 66 * MS}
+
+
+def test_skew_is_refused_when_no_recent_frames_agree():
+    cache = make_cache(max_age_ns=S, frame_history=3)
+    for k in range(3):  # left runs 200 ms behind the others on every frame
+        t = 10 * S + k * 66 * MS
+        for camera in CAMERAS:
+            cache.put_image(camera, rgb8(k), t - (200 * MS if camera == 'left_wrist' else 0))
+    cache.put_joint_state(joint_state(), 10 * S + 140 * MS)
+    reasons = reasons_of(cache, 10 * S + 140 * MS)
+    assert len(reasons) == 1 and reasons[0].startswith('camera skew 0.200 s'), reasons
 
 
 def test_skew_unchecked_when_disabled():
@@ -290,7 +318,7 @@ def test_not_ready_carries_the_ages_of_the_same_snapshot():
 
 
 def test_limits_and_default_prompt_change_at_run_time():
-    cache = make_cache(max_age_ns=500 * MS, max_skew_ns=50 * MS)
+    cache = make_cache(max_age_ns=500 * MS, max_skew_ns=50 * MS, frame_history=1)
     fill(cache, 10 * S)
     cache.put_image('left_wrist', rgb8(5), 10 * S + 80 * MS)
     assert any('camera skew' in r for r in reasons_of(cache, 10 * S + 100 * MS))

@@ -33,10 +33,12 @@ queued tasks in a loop (thousands queued), so camera takes ran seconds late.
 
 Cameras are subscribed best effort with KEEP_LAST depth 1: whenever a frame is taken it is the
 newest one (sensor-data QoS keeps 5, and a late take then returns a frame up to 5 periods old,
-a different one per camera: "camera skew" between cameras that carry the same stamps). While
-active, a camera callback converts and resizes a frame that arrives shortly before the next
-cycle (``prepare_frames_on_arrival``), so the cycle finds it ready; earlier frames, which a
-newer one replaces before the cycle, are not converted.
+a different one per camera: "camera skew" between cameras that carry the same stamps). When
+the newest frames' stamps disagree (a frame lost), the newest set of the last
+``FRAME_HISTORY`` frames per camera whose stamps agree is used; only when none does is the
+cycle refused for camera skew. While active, a camera callback converts and resizes a frame
+that arrives shortly before the next cycle (``prepare_frames_on_arrival``), so the cycle finds
+it ready; earlier frames, which a newer one replaces before the cycle, are not converted.
 
 A cycle that cannot build an observation (silent camera, stale joint states, malformed image,
 empty prompt) publishes no chunk and says why on ``/diagnostics``; nothing a message contains
@@ -80,6 +82,9 @@ CAMERA_QOS = QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST,
 # a frame that arrives this many of its camera's frame intervals before the next cycle (or
 # closer) is prepared on arrival; earlier ones would be replaced before the cycle uses them
 PREPARE_LEAD_INTERVALS = 1.5
+# recent frames kept per camera: when the newest stamps disagree (a frame lost on one camera),
+# the newest set of recent frames whose stamps agree is used instead of refusing the cycle
+FRAME_HISTORY = 4
 # frame_rate_hz.<camera> in /diagnostics counts the frames received in this window
 FRAME_RATE_WINDOW_NS = 3 * 10**9
 # deactivate / cleanup wait this long for a running inference cycle to finish [s]
@@ -358,7 +363,8 @@ class PolicyNode(LifecycleNode):
             self.camera_names, self._joint_names(), self._max_ages_ns(),
             max_skew_ns=self._max_skew_ns(), default_prompt=self._default_prompt(),
             optional_cameras=[c for c in self.camera_names
-                              if self.params[f'cameras.{c}.optional']])
+                              if self.params[f'cameras.{c}.optional']],
+            frame_history=FRAME_HISTORY)
 
     def _on_parameters_changed(self, names: List[str]) -> Optional[str]:
         """Apply run-time changes of the dynamic parameters (already validated)."""
