@@ -45,7 +45,7 @@ def start_loop(graph, output='float64_multi_array', robot=True, **executor_param
         graph.start_node('sim_robot_node', name='sim_robot', params_file='demo.yaml',
                          params={'command_type': output, **SMALL_CAMERAS})
     # a loaded 2-core machine can starve a process for longer than the 0.25 s state watchdog
-    params = {'output.type': output, 'executor.state_timeout': 1.0, **executor_params}
+    params = {'output.type': output, 'executor.state_timeout': 3.0, **executor_params}
     executor = graph.start_node('executor_node', name='pi05_executor', params_file='demo.yaml',
                                 params=params, remaps=REMAP)
     graph.wait_for_services(NODE, ['engage_policy', 'teleop', 'hold'])
@@ -113,21 +113,23 @@ def test_list_get_describe_return_every_declared_parameter(ros_graph):
 
 
 def test_dynamic_parameters_are_validated_and_take_effect(ros_graph):
-    from std_msgs.msg import Float64MultiArray
-    start_loop(ros_graph)
-    commands = ros_graph.collect(Float64MultiArray, '/sim_robot/commands')
-    commands.wait_for(20, timeout=10.0)
+    from sensor_msgs.msg import JointState
+    start_loop(ros_graph, 'joint_state')
+    commands = ros_graph.collect(JointState, '/sim_robot/commands')
 
-    def rate(seconds=1.0):
+    def tick_period_ms(count=20):
+        """Median interval between the commands' tick stamps (robust to a starved moment)."""
         commands.clear()
-        time.sleep(seconds)
-        return len(commands) / seconds
+        msgs = commands.wait_for(count, timeout=10.0)
+        stamps = [m.header.stamp.sec * 1e3 + m.header.stamp.nanosec * 1e-6 for m in msgs]
+        return float(np.median(np.diff(stamps)))
 
-    before = rate()
+    before = tick_period_ms()
     [result] = ros_graph.set_parameters(NODE, {'rate_hz': 25.0})
     assert result.successful, result.reason
-    after = rate()
-    assert before > 60 and 15 < after < 32, (before, after)
+    tick_period_ms(2)  # the commands of the old period still on their way
+    after = tick_period_ms()
+    assert 9.0 < before < 15.0 and 38.0 < after < 50.0, (before, after)  # 100 Hz, 25 Hz
     refused = {
         'rate_hz': (-1.0, 'above 0'),
         'teleop.velocity_fraction': (1.5, '(0, 1]'),
@@ -182,7 +184,7 @@ def test_each_output_type_drives_the_simulated_robot(ros_graph, output):
     chunks.publish(chunk_message(start, delta, ros_graph.now_ns()))
     sources.wait_for(1, 5.0, lambda m: m.data == 'policy')
     ros_graph.wait_until(lambda: np.abs(latest_positions(states) - (start + delta)).max() < 0.02,
-                         timeout=6.0, message=lambda: f'the simulated joints did not reach '
+                         timeout=10.0, message=lambda: f'the simulated joints did not reach '
                          f'{start + delta}: {latest_positions(states)}')
     if output == 'joint_trajectory':
         # one spliced reference per accepted chunk (and per hold), not one per tick
@@ -243,7 +245,8 @@ def test_teleop_handover_and_back_to_the_policy(ros_graph):
     states = ros_graph.collect(JointState, '/joint_states', sensor_qos())
     mode = ros_graph.collect(String, f'{NODE}/mode', latched_qos())
     commands = ros_graph.collect(JointState, '/sim_robot/commands')
-    start_loop(ros_graph, 'joint_state', engage_policy_on_start=False)
+    start_loop(ros_graph, 'joint_state', engage_policy_on_start=False,
+               **{'teleop.timeout': 1.0})  # the test's leader may be starved on a loaded CPU
     mode.wait_for(1, 10.0)
     leader = latest_positions(states) + np.array([0.05, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0])
     pub = ros_graph.publisher(JointState, '/teleop/joint_commands', sensor_qos())
