@@ -136,9 +136,14 @@ def test_cameras_publish_moving_rgb8_frames_at_their_rate(ros_graph):
               for name in ('cam_high', 'cam_left_wrist', 'cam_right_wrist')}
     start_robot(ros_graph, camera_rate_hz=20.0)
     high = frames['cam_high']
-    high.wait_for(10, timeout=10.0)
-    rate = (len(high.times) - 1) / (high.times[-1] - high.times[0])
-    assert 14.0 < rate < 24.0, rate
+
+    def period_ms(count):
+        """Median interval of the frame stamps (robust to a starved moment)."""
+        msgs = high.wait_for(count, timeout=10.0)[-count:]
+        stamps = [m.header.stamp.sec * 1e3 + m.header.stamp.nanosec * 1e-6 for m in msgs]
+        return float(np.median(np.diff(stamps)))
+
+    assert 45.0 < period_ms(10) < 60.0  # 20 Hz
     first, last = image_to_rgb(high.messages[0]), image_to_rgb(high.last)
     assert first.shape == (48, 64, 3) and high.last.encoding == 'rgb8'
     assert not np.array_equal(first, last)
@@ -147,9 +152,8 @@ def test_cameras_publish_moving_rgb8_frames_at_their_rate(ros_graph):
     assert stamps[0] & stamps[1] & stamps[2]  # the three cameras of a cycle share a stamp
     [result] = ros_graph.set_parameters(NODE, {'camera_rate_hz': 5.0})
     assert result.successful, result.reason
+    time.sleep(0.1)
     high.clear()
-    high.wait_for(4, timeout=5.0)
-    rate = (len(high.times) - 1) / (high.times[-1] - high.times[0])
-    assert 3.0 < rate < 7.0, rate
+    assert 190.0 < period_ms(4) < 220.0  # 5 Hz
     [result] = ros_graph.set_parameters(NODE, {'camera_width': 32})
     assert not result.successful and 'read-only' in result.reason
