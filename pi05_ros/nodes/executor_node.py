@@ -544,7 +544,7 @@ class ExecutorNode(Node):
 
 
 def main(args=None) -> None:
-    spin_node(ExecutorNode, num_threads=2, args=args)
+    spin_node(ExecutorNode, num_threads=1, args=args)  # one callback group: one thread
 
 
 if __name__ == '__main__':

@@ -223,7 +223,7 @@ class SimRobotNode(Node):
 
 
 def main(args=None) -> None:
-    spin_node(SimRobotNode, num_threads=2, args=args)
+    spin_node(SimRobotNode, num_threads=1, args=args)  # one callback group: one thread
 
 
 if __name__ == '__main__':
