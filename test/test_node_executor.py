@@ -426,3 +426,20 @@ def test_a_silent_deadman_stream_ends_in_hold(ros_graph):
         timer.cancel()  # the stream goes silent
     mode.wait_for(2, 3.0, lambda m: m.data == 'HOLD')
     assert strings(mode) == ['HOLD', 'POLICY', 'HOLD']
+
+
+def test_run_time_changes_reach_the_running_core(ros_context):
+    from rclpy.parameter import Parameter
+    node = executor_here(ros_context)
+    node._on_joint_state(joint_state_msg(node, [0.0, 0.0]))
+    results = node.set_parameters([Parameter('executor.chunk_timeout', value=2.5),
+                                   Parameter('teleop.velocity_fraction', value=0.4),
+                                   Parameter('teleop.timeout', value=0.0)])
+    assert [r.successful for r in results] == [True, True, False]
+    assert 'above 0' in results[2].reason
+    assert node.trajectory_executor.config.chunk_timeout_s == 2.5
+    assert node.switch.config.teleop_velocity_fraction == 0.4
+    assert node.switch.config.teleop_timeout_ns == 200_000_000  # refused: unchanged
+    [refused] = node.set_parameters([Parameter('limits.max_velocity', value=[0.1])])
+    assert not refused.successful and 'read-only' in refused.reason
+    np.testing.assert_allclose(node.limits.max_velocity, [0.5, 0.5])
