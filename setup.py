@@ -28,7 +28,7 @@ setup(
         (os.path.join('share', package_name, 'launch'),
          glob(os.path.join('launch', '*.launch.py'))),
         (os.path.join('share', package_name, 'config'),
-         glob(os.path.join('config', '*.yaml'))),
+         glob(os.path.join('config', '*.yaml')) + glob(os.path.join('config', '*.xml'))),
         (os.path.join('share', package_name, 'config', 'profiles'),
          glob(os.path.join('config', 'profiles', '*.yaml'))),
     ],

@@ -110,3 +110,17 @@ def test_a_second_signal_during_cleanup_ends_the_process(ros_graph, probe_script
     probe.process.send_signal(signal.SIGTERM)
     result = probe.stop()
     assert result.code == 130 and result.seconds < 1.0, result.log
+
+
+def test_nodes_with_camera_frames_get_the_large_frame_transport_unless_one_is_set():
+    pytest.importorskip('rclpy')
+    from pi05_ros.nodes.spin import use_large_frame_transport
+    environ = {}
+    chosen = use_large_frame_transport(environ)
+    assert chosen.endswith('fastdds_large_frames.xml') and open(chosen).read().count('16777216')
+    assert environ['FASTRTPS_DEFAULT_PROFILES_FILE'] == chosen
+    mine = {'FASTRTPS_DEFAULT_PROFILES_FILE': '/etc/my_dds.xml'}
+    assert use_large_frame_transport(mine) == '/etc/my_dds.xml'  # the user's file stays
+    other = {'RMW_IMPLEMENTATION': 'rmw_cyclonedds_cpp'}
+    assert use_large_frame_transport(other) is None
+    assert 'FASTRTPS_DEFAULT_PROFILES_FILE' not in other

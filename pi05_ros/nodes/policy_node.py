@@ -667,7 +667,7 @@ def _autostart(node: PolicyNode) -> None:
 
 def main(args=None) -> None:
     # one executor thread (a SingleThreadedExecutor): callbacks are short, inference has its own
-    spin_node(PolicyNode, num_threads=1, args=args, on_start=_autostart)
+    spin_node(PolicyNode, num_threads=1, args=args, on_start=_autostart, large_frames=True)
 
 
 if __name__ == '__main__':

@@ -223,7 +223,8 @@ class SimRobotNode(Node):
 
 
 def main(args=None) -> None:
-    spin_node(SimRobotNode, num_threads=1, args=args)  # one callback group: one thread
+    spin_node(SimRobotNode, num_threads=1, args=args,  # one callback group: one thread
+              large_frames=True)
 
 
 if __name__ == '__main__':
