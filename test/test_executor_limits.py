@@ -306,3 +306,28 @@ def test_looking_ahead_does_not_change_what_is_commanded():
             looking.splice_trajectory(now)
             looking.pending_rows(now)
         np.testing.assert_array_equal(plain.tick(now).positions, looking.tick(now).positions)
+
+
+def test_limits_only_tighten_and_only_when_the_command_is_inside_them():
+    executor = TrajectoryExecutor(LINE, ExecutorConfig(state_timeout_s=None))
+    executor.update_joint_state(np.zeros(1), 0)
+    assert executor.submit(line_chunk(0, 0.0, 0.9), 10 * MS).accepted
+    commands = [executor.tick(t) for t in range(10 * MS, 500 * MS, 10 * MS)]
+    assert commands[-1].velocities[0] > 0.5
+    looser = JointLimits(('j',), -10.0, 10.0, 2.0, 10.0, 500.0)
+    with pytest.raises(ValueError, match='limits.max_velocity: looser'):
+        executor.tighten_limits(looser)
+    slower = JointLimits(('j',), -10.0, 10.0, 0.5, 10.0, 500.0)
+    with pytest.raises(ValueError, match='moving faster than the velocity'):
+        executor.tighten_limits(slower)  # the command moves at 0.9 rad/s now
+    assert executor.limits is LINE
+    executor.hold(500 * MS, 'operator')
+    commands += [executor.tick(t) for t in range(510 * MS, 1500 * MS, 10 * MS)]
+    executor.tighten_limits(slower)  # at rest: fine
+    assert executor.submit(line_chunk(1490 * MS, commands[-1].positions[0], 0.45),
+                           1500 * MS).accepted
+    assert not executor.submit(line_chunk(1495 * MS, commands[-1].positions[0], 0.9),
+                               1500 * MS).accepted  # rows now too fast for 0.5 rad/s
+    later = [executor.tick(t) for t in range(1510 * MS, 3000 * MS, 10 * MS)]
+    assert max(abs(c.velocities[0]) for c in later) <= 0.5
+    assert_commands_within_limits(later, slower)

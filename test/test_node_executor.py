@@ -134,7 +134,7 @@ def test_dynamic_parameters_are_validated_and_take_effect(ros_graph):
         'rate_hz': (-1.0, 'above 0'),
         'teleop.velocity_fraction': (1.5, '(0, 1]'),
         'profile': ('droid', 'read-only'),
-        'limits.max_velocity': ([9.0], 'read-only'),
+        'limits.max_velocity': ([9.0], 'looser than the running limits'),
         'executor.chunk_timeout': ('long', 'type'),
     }
     for name, (value, reason) in refused.items():
@@ -142,6 +142,10 @@ def test_dynamic_parameters_are_validated_and_take_effect(ros_graph):
         assert not result.successful and reason in result.reason, (name, result.reason)
     values = ros_graph.get_parameters(NODE, ['rate_hz', 'teleop.velocity_fraction', 'profile'])
     assert values == {'rate_hz': 25.0, 'teleop.velocity_fraction': 1.0, 'profile': 'demo'}
+    [result] = ros_graph.set_parameters(NODE, {'limits.max_velocity': [1.5]})  # tighter: taken
+    assert result.successful, result.reason
+    assert ros_graph.get_parameters(NODE, ['limits.max_velocity']) == {
+        'limits.max_velocity': [1.5]}
 
 
 @pytest.mark.parametrize('override, expected', [
@@ -440,6 +444,10 @@ def test_run_time_changes_reach_the_running_core(ros_context):
     assert node.trajectory_executor.config.chunk_timeout_s == 2.5
     assert node.switch.config.teleop_velocity_fraction == 0.4
     assert node.switch.config.teleop_timeout_ns == 200_000_000  # refused: unchanged
-    [refused] = node.set_parameters([Parameter('limits.max_velocity', value=[0.1])])
-    assert not refused.successful and 'read-only' in refused.reason
+    [refused] = node.set_parameters([Parameter('limits.max_velocity', value=[0.9])])
+    assert not refused.successful and 'looser than the running limits' in refused.reason
     np.testing.assert_allclose(node.limits.max_velocity, [0.5, 0.5])
+    [tighter] = node.set_parameters([Parameter('limits.max_velocity', value=[0.1])])
+    assert tighter.successful, tighter.reason  # the command is at rest: inside them
+    for core in (node.limits, node.trajectory_executor.limits, node.switch.limits):
+        np.testing.assert_allclose(core.max_velocity, [0.1, 0.1])

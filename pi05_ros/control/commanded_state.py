@@ -98,6 +98,31 @@ class CommandedState:
                 f'{name}: expected {self.limits.num_joints} finite values, got {values!r}')
         return array.copy()
 
+    def with_limits(self, limits: JointLimits) -> 'CommandedState':
+        """
+        Return this state under other limits; CommandedStateError if it is outside them.
+
+        Outside: a position beyond them, a velocity or acceleration above them, an acceleration
+        that carries the velocity past them, or braking from here leaving the position limits.
+        """
+        moved = CommandedState(limits, self.positions, self.velocities, self.accelerations)
+        p, v, a = self.state
+        problems = []
+        if ((p < limits.lower) | (p > limits.upper)).any():
+            problems.append('positions outside the position limits')
+        if (np.abs(v) > limits.max_velocity).any() or (
+                np.abs(a) > limits.max_acceleration).any():
+            problems.append('moving faster than the velocity or acceleration limits')
+        elif not np.array_equal(moved._clipped((p, v, a))[2], a):
+            problems.append('accelerating past the velocity limits under the jerk limits')
+        elif moved._stops_outside((p, v, a)).any():
+            problems.append('braking would leave the position limits')
+        if problems:
+            raise CommandedStateError(
+                'limits: the command is outside the new limits (' + '; '.join(problems)
+                + '): change them when it is')
+        return moved
+
     @property
     def state(self) -> State:
         return self.positions.copy(), self.velocities.copy(), self.accelerations.copy()

@@ -248,6 +248,20 @@ class TrajectoryExecutor:
         """(positions, velocities, accelerations) of the last command; None before ready."""
         return None if self._state is None else self._state.state
 
+    def tighten_limits(self, limits: JointLimits) -> None:
+        """
+        Use ``limits`` from now on; they may only tighten the running ones.
+
+        Raises ValueError (naming the field) when a limit is looser, or when the command is
+        outside the new limits now (then nothing changes: try again when it is, e.g. at rest).
+        """
+        reason = limits.looser_than(self.limits)
+        if reason is not None:
+            raise ValueError(reason)
+        if self._state is not None:
+            self._state = self._state.with_limits(limits)
+        self.limits = limits
+
     def _vector(self, name: str, values: np.ndarray) -> np.ndarray:
         array = np.asarray(values, dtype=np.float64)
         if array.shape != (self.limits.num_joints,):

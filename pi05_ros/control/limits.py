@@ -156,6 +156,29 @@ class JointLimits:
         return JointLimits(tuple(joint_names), self.lower[index], self.upper[index],
                            self.max_velocity[index], self.max_acceleration[index], jerk)
 
+    def looser_than(self, other: 'JointLimits') -> Optional[str]:
+        """
+        Say where these limits allow more than ``other`` (None: they only tighten it).
+
+        No jerk limit (None or inf) is looser than any finite one.
+        """
+        if self.joint_names != other.joint_names:
+            return f'joint_names: expected {list(other.joint_names)}, got {list(self.joint_names)}'
+        inf = np.full(self.num_joints, np.inf)
+        jerk = inf if self.max_jerk is None else self.max_jerk
+        other_jerk = inf if other.max_jerk is None else other.max_jerk
+        for name, mine, theirs in (('lower', -self.lower, -other.lower),
+                                   ('upper', self.upper, other.upper),
+                                   ('max_velocity', self.max_velocity, other.max_velocity),
+                                   ('max_acceleration', self.max_acceleration,
+                                    other.max_acceleration),
+                                   ('max_jerk', jerk, other_jerk)):
+            looser = np.flatnonzero(mine > theirs)
+            if looser.size:
+                joints = [self.joint_names[i] for i in looser]
+                return f'limits.{name}: looser than the running limits for joints {joints}'
+        return None
+
     def clamp_positions(self, positions: np.ndarray) -> np.ndarray:
         """Positions (..., J) clipped into [lower, upper]."""
         return np.minimum(np.maximum(positions, self.lower), self.upper)

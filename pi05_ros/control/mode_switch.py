@@ -328,6 +328,13 @@ class ModeSwitch:
         last = self.executor.last_command
         return self._initial.copy() if last is None else last.positions.copy()
 
+    def tighten_limits(self, limits: JointLimits) -> None:
+        """Use tighter limits from now on (see :meth:`TrajectoryExecutor.tighten_limits`)."""
+        self.executor.tighten_limits(limits)
+        self.limits = limits
+        self.teleop.limits = limits
+        self._continuous = np.isinf(limits.lower) & np.isinf(limits.upper)
+
     # --- inputs -------------------------------------------------------------------------------
 
     def engage_policy(self, enable: bool, now_ns: int) -> RequestResult:

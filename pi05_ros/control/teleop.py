@@ -54,7 +54,7 @@ class TeleopStream:
     """The newest valid teleop target, with counts of the samples that were ignored."""
 
     def __init__(self, limits: JointLimits):
-        self._limits = limits
+        self.limits = limits
         self._target: Optional[np.ndarray] = None  # (J,) clipped into the position limits
         self._stamp_ns: Optional[int] = None
         self.accepted = 0
@@ -77,16 +77,16 @@ class TeleopStream:
         A sample with a missing joint raises ValueError. A non-finite sample, or one stamped
         before the current target, is ignored and counted in ``rejected``.
         """
-        vector = joint_vector(names, positions, self._limits.joint_names)
+        vector = joint_vector(names, positions, self.limits.joint_names)
         stamp_ns = int(stamp_ns)
         if not np.isfinite(vector).all():
-            bad = [self._limits.joint_names[i] for i in np.flatnonzero(~np.isfinite(vector))]
+            bad = [self.limits.joint_names[i] for i in np.flatnonzero(~np.isfinite(vector))]
             return self._reject('non_finite', f'non-finite teleop positions for joints {bad}')
         if self._stamp_ns is not None and stamp_ns < self._stamp_ns:
             return self._reject(
                 'out_of_order',
                 f'teleop sample stamped {stamp_ns} before the current one ({self._stamp_ns})')
-        self._target = self._limits.clamp_positions(vector)
+        self._target = self.limits.clamp_positions(vector)
         self._stamp_ns = stamp_ns
         self.accepted += 1
         return True

@@ -93,14 +93,19 @@ EXECUTOR_PARAMETERS = (
               'Engage the policy as soon as the first joint state arrives (demo).'),
     ParamSpec('limits.source', 'parameters',
               "'parameters' (limits.*) or 'urdf' (robot_description parameter or topic)."),
-    ParamSpec('limits.lower', [-3.14], 'Lower position limits: one value or one per joint.'),
-    ParamSpec('limits.upper', [3.14], 'Upper position limits: one value or one per joint.'),
-    ParamSpec('limits.max_velocity', [1.0], 'Velocity limits [unit/s]: one or one per joint.'),
+    ParamSpec('limits.lower', [-3.14], 'Lower position limits: one value or one per joint '
+              '(at run time: only raised).', dynamic=True),
+    ParamSpec('limits.upper', [3.14], 'Upper position limits: one value or one per joint '
+              '(at run time: only lowered).', dynamic=True),
+    ParamSpec('limits.max_velocity', [1.0], 'Velocity limits [unit/s]: one or one per joint '
+              '(at run time: only lowered).', dynamic=True),
     ParamSpec('limits.max_acceleration', [5.0],
-              'Acceleration limits [unit/s^2]: one or one per joint (also used with URDF).'),
+              'Acceleration limits [unit/s^2]: one or one per joint (also used with URDF; at '
+              'run time: only lowered).', dynamic=True),
     ParamSpec('limits.max_jerk', DOUBLE_ARRAY,
               'Jerk limits [unit/s^3] of the command: one or one per joint; unset or 0: none '
-              '(0 on one joint: none on that joint; also used with URDF).'),
+              '(0 on one joint: none on that joint; also used with URDF; at run time: only '
+              'lowered).', dynamic=True),
     ParamSpec('robot_description', '',
               "URDF text for limits.source 'urdf' (empty: wait for robot_description_topic)."),
     ParamSpec('robot_description_topic', '/robot_description',
@@ -227,6 +232,10 @@ class ExecutorNode(Node):
             executor_config, mode_config = self._executor_config(), self._mode_config()
         except ValueError as error:
             return str(error)
+        if any(name.startswith('limits.') for name in names):
+            reason = self._tighten_limits()
+            if reason:
+                return reason
         self.executor_config, self.mode_config = executor_config, mode_config
         if self.trajectory_executor is not None:
             self.trajectory_executor.config = executor_config
@@ -237,6 +246,21 @@ class ExecutorNode(Node):
             self._timer.timer_period_ns = self._period_ns
         self.get_logger().info('parameters changed: ' + ', '.join(
             f'{name}={self.params[name]!r}' for name in names))
+        return None
+
+    def _tighten_limits(self) -> Optional[str]:
+        """Apply changed limits.* (tighter only, the command inside them); a reason if not."""
+        if self.params['limits.source'] != 'parameters':
+            return 'limits come from the URDF (limits.source: urdf): change them there'
+        try:
+            limits = self._limits_from_parameters()
+            if self.switch is not None:
+                self.switch.tighten_limits(limits)
+            elif self.trajectory_executor is not None:
+                self.trajectory_executor.tighten_limits(limits)
+        except ValueError as error:
+            return str(error)
+        self.limits = limits
         return None
 
     def _executor_config(self) -> ExecutorConfig:
