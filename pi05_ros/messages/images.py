@@ -98,13 +98,29 @@ def _byte_view(data: Any, kind: str) -> np.ndarray:
     if isinstance(data, np.ndarray):
         return np.ascontiguousarray(data).reshape(-1).view(np.uint8)
     if isinstance(data, (list, tuple)):
-        return np.asarray(data, dtype=np.uint8)
+        return _list_bytes(data, kind)
     try:
         return np.frombuffer(data, dtype=np.uint8)
     except TypeError as error:
         raise ImageConversionError(
             f'{kind}.data: expected bytes, array.array or a numpy array, '
             f'got {type(data).__name__}') from error
+
+
+def _list_bytes(data: Any, kind: str) -> np.ndarray:
+    """A list/tuple of ints -> uint8, refusing values a byte cannot hold (never wrapped)."""
+    values = np.asarray(data)
+    if values.size == 0:
+        return values.astype(np.uint8).reshape(-1)
+    if values.ndim != 1 or values.dtype.kind not in 'iub':
+        raise ImageConversionError(
+            f'{kind}.data: expected a flat list of integers 0..255, got '
+            f'{values.dtype} values of shape {values.shape}')
+    low, high = int(values.min()), int(values.max())
+    if low < 0 or high > 255:
+        raise ImageConversionError(
+            f'{kind}.data: expected byte values 0..255, got values in [{low}, {high}]')
+    return values.astype(np.uint8)
 
 
 def _scale_16_to_8(values: np.ndarray) -> np.ndarray:
