@@ -108,7 +108,7 @@ def _byte_view(data: Any, kind: str) -> np.ndarray:
 
 
 def _list_bytes(data: Any, kind: str) -> np.ndarray:
-    """A list/tuple of ints -> uint8, refusing values a byte cannot hold (never wrapped)."""
+    """Return a list/tuple of ints as uint8, refusing values a byte cannot hold (no wrap)."""
     values = np.asarray(data)
     if values.size == 0:
         return values.astype(np.uint8).reshape(-1)
