@@ -46,6 +46,9 @@ setup(
         'matplotlib>=3.7',
         'tqdm>=4.60',
         'ruckig>=0.12',
+        # remote inference (openpi's policy-server protocol): pi05-serve, RemotePolicy
+        'msgpack>=1.0',
+        'websockets>=13',
     ],
     extras_require={
         'test': [
@@ -90,6 +93,7 @@ setup(
             'pi05-replay = pi05_ros.replay.cli:main',
             'pi05-convert = pi05_ros.policy.convert:main',
             'pi05-check-golden = pi05_ros.model.check_golden:main',
+            'pi05-serve = pi05_ros.policy.server:main',
         ],
     },
 )

@@ -43,6 +43,7 @@ ROSDEP_KEYS = {
     'safetensors': 'python3-safetensors-pip', 'sentencepiece': 'python3-sentencepiece-pip',
     'ruckig': 'python3-ruckig-pip', 'pytest': 'python3-pytest',
     'hypothesis': 'python3-hypothesis', 'openpi-client': 'python3-openpi-client-pip',
+    'msgpack': 'python3-msgpack', 'websockets': 'python3-websockets-pip',
 }
 NOT_ROSDEP = {'setuptools'}  # ament_python's build tool
 ROSDISTRO_PIP_KEYS = {'python3-pytorch-pip', 'python3-rosbags-pip'}  # defined in ros/rosdistro

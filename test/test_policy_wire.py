@@ -23,7 +23,10 @@ from pi05_ros.policy.wire import (NOISE_KEY, observation_to_request, packb,
                                   wire_profile, WireError)
 import pytest
 
-openpi_msgpack = pytest.importorskip('openpi_client.msgpack_numpy')
+
+@pytest.fixture
+def openpi_msgpack():
+    return pytest.importorskip('openpi_client.msgpack_numpy')
 
 
 def _message():
@@ -54,7 +57,7 @@ def _same(a, b):
         assert type(a) is type(b) and a == b
 
 
-def test_encoding_is_byte_for_byte_openpi_clients():
+def test_encoding_is_byte_for_byte_openpi_clients(openpi_msgpack):
     message = _message()
     ours = packb(message)
     assert ours == openpi_msgpack.packb(message)
@@ -62,7 +65,7 @@ def test_encoding_is_byte_for_byte_openpi_clients():
     _same(unpackb(ours), openpi_msgpack.unpackb(ours))
 
 
-def test_decoding_gives_numpy_arrays_and_scalars_back():
+def test_decoding_gives_numpy_arrays_and_scalars_back(openpi_msgpack):
     decoded = unpackb(openpi_msgpack.packb(_message()))
     assert decoded['f32'].dtype == np.float32 and decoded['f32'].shape == (10, 32)
     assert decoded['big_endian'].dtype == np.dtype('>i4')
@@ -80,8 +83,8 @@ def test_unencodable_values_raise_wire_error(value):
 
 @pytest.mark.parametrize('data', [b'\xc1', b'\x81\xc4\x0b__ndarray__\xc3',
                                   packb({'a': 1}) + b'\x01',
-                                  openpi_msgpack.packb({b'__ndarray__': True, b'data': b'abc',
-                                                        b'dtype': '<f8', b'shape': [4]})])
+                                  packb({b'__ndarray__': True, b'data': b'abc', b'dtype': '<f8',
+                                         b'shape': [4]})])
 def test_malformed_messages_raise_wire_error(data):
     with pytest.raises(WireError, match='malformed'):
         unpackb(data)

@@ -1,0 +1,250 @@
+# Copyright 2026 pi05_ros maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+``pi05-serve``: a policy server speaking openpi's websocket protocol.
+
+    pi05-serve --checkpoint ckpt/pi05_droid --profile droid --device cuda --dtype bfloat16
+    pi05-serve --demo          # a tiny random-weight DROID-layout checkpoint, CPU
+
+Protocol (as openpi's ``WebsocketPolicyServer``): on connect the server sends the metadata map;
+then each binary msgpack request (openpi's per-robot observation dict, see wire.py) gets one
+response ``{'actions': (H, J), 'policy_timing': {...}, 'server_timing': {'infer_ms',
+'prev_total_ms'}}``. A request that fails gets the error as a text frame, then the connection is
+closed with code 1011. ``GET /healthz`` answers 200 ``OK``.
+
+Unlike openpi's server, inference runs off the event loop, on one worker thread per model:
+several clients' requests queue and run one at a time, keep-alive pings are answered meanwhile,
+and a client that leaves mid-request does not disturb the others (its result is dropped).
+"""
+
+import argparse
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+import http
+import logging
+from pathlib import Path
+import sys
+import threading
+import time
+import traceback
+from typing import Dict, Mapping, Optional, Sequence
+
+import numpy as np
+from pi05_ros.policy.profiles import load_profile, RobotProfile
+from pi05_ros.policy.wire import (layout_for, packb, request_to_observation, unpackb,
+                                  wire_profile, WireError)
+
+logger = logging.getLogger(__name__)
+logger.propagate = True
+DEFAULT_PORT = 8000  # openpi's serve_policy.py default
+CLOSE_REASON = 'Internal server error. Traceback included in previous frame.'  # openpi's
+
+
+def load_wire_policy(checkpoint: str, profile: RobotProfile, **options):
+    """Load a Policy whose chunks are openpi's response actions (see wire.wire_profile)."""
+    from pi05_ros.policy.runtime import Policy
+    return Policy.from_checkpoint(checkpoint, wire_profile(profile), **options)
+
+
+class PolicyServer:
+    """
+    Serve one policy (built on ``wire_profile(profile)``) on ``host:port`` (0: any free port).
+
+    ``policy.infer(observation, noise)`` is called on one worker thread; ``metadata`` is sent
+    to every client on connect.
+    """
+
+    def __init__(self, policy, profile: RobotProfile, layout: Optional[str] = None,
+                 host: str = '0.0.0.0', port: int = DEFAULT_PORT,
+                 metadata: Optional[Mapping] = None):
+        self.policy = policy
+        self.profile = profile
+        self.layout = layout_for(profile, layout)
+        self.host = host
+        self.port = port
+        self.metadata = dict(metadata) if metadata is not None else self.default_metadata()
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix='pi05-serve-infer')
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._stop: Optional[asyncio.Future] = None
+        self._thread: Optional[threading.Thread] = None
+        self._started = threading.Event()
+        self.requests_served = 0
+
+    def default_metadata(self) -> Dict[str, object]:
+        profile = self.profile
+        meta: Dict[str, object] = {
+            'server': 'pi05_ros', 'profile': profile.name, 'layout': self.layout,
+            'action_horizon': profile.chunk_rows, 'joint_names': list(profile.joint_names),
+            'action_space': profile.action_space, 'control_dt_ns': profile.control_dt_ns,
+        }
+        config = getattr(self.policy, 'config', None)
+        if config is not None:
+            meta['noise_shape'] = [config.action_horizon, config.action_dim]
+        identity = getattr(self.policy, 'model_identity', None)
+        if identity:
+            meta['model'] = {str(k): str(v) for k, v in identity.items()}
+        return meta
+
+    # -------------------------------------------------------------------------- inference
+
+    def _infer(self, message: object) -> Dict[str, object]:
+        """Decode one request, run the policy: worker thread."""
+        if not isinstance(message, (bytes, bytearray, memoryview)):
+            raise WireError('request: expected a binary msgpack frame, got a text frame')
+        start = time.monotonic()
+        request = unpackb(bytes(message))
+        observation, noise = request_to_observation(self.profile, request, self.layout)
+        chunk = self.policy.infer(observation, noise)
+        infer_ms = (time.monotonic() - start) * 1e3
+        timing = {str(k): float(v) for k, v in dict(chunk.timing_ms).items()}
+        self.requests_served += 1
+        return {'actions': np.ascontiguousarray(chunk.positions),
+                'policy_timing': {'infer_ms': timing.get('model', infer_ms)},
+                'pi05_ros/timing_ms': timing, 'server_timing': {'infer_ms': infer_ms}}
+
+    async def _handler(self, websocket) -> None:
+        from websockets.exceptions import ConnectionClosed
+        loop = asyncio.get_running_loop()
+        logger.info('connection from %s opened', websocket.remote_address)
+        prev_total_ms: Optional[float] = None
+        try:
+            await websocket.send(packb(self.metadata))
+            while True:
+                start = time.monotonic()
+                message = await websocket.recv()
+                queued = time.monotonic()
+                try:
+                    response = await loop.run_in_executor(self._worker, self._infer, message)
+                except Exception as err:  # noqa: B902 - any failure goes back to the client
+                    if isinstance(err, ValueError):
+                        text = f'{type(err).__name__}: {err}'
+                    else:
+                        text = traceback.format_exc()
+                    logger.warning('request from %s failed: %s', websocket.remote_address,
+                                   text.strip().splitlines()[-1])
+                    await websocket.send(text)
+                    await websocket.close(1011, CLOSE_REASON)
+                    return
+                timing = response['server_timing']
+                timing['queue_ms'] = max(0.0, (time.monotonic() - queued) * 1e3
+                                         - timing['infer_ms'])
+                if prev_total_ms is not None:
+                    timing['prev_total_ms'] = prev_total_ms
+                await websocket.send(packb(response))
+                prev_total_ms = (time.monotonic() - start) * 1e3
+        except ConnectionClosed:
+            logger.info('connection from %s closed', websocket.remote_address)
+
+    @staticmethod
+    def _health(connection, request):
+        if request.path == '/healthz':
+            return connection.respond(http.HTTPStatus.OK, 'OK\n')
+        return None
+
+    # -------------------------------------------------------------------------- running
+
+    async def serve(self) -> None:
+        """Serve until :meth:`stop`."""
+        from websockets.asyncio.server import serve
+        self._loop = asyncio.get_running_loop()
+        self._stop = self._loop.create_future()
+        async with serve(self._handler, self.host, self.port, compression=None, max_size=None,
+                         process_request=self._health) as server:
+            self.port = server.sockets[0].getsockname()[1]
+            self._started.set()
+            await self._stop
+
+    def serve_forever(self) -> None:
+        asyncio.run(self.serve())
+
+    def start(self, timeout: float = 10.0) -> int:
+        """Serve from a background thread; return the port once listening."""
+        self._thread = threading.Thread(target=self.serve_forever, name='pi05-serve',
+                                        daemon=True)
+        self._thread.start()
+        if not self._started.wait(timeout):
+            raise RuntimeError(f'pi05-serve: not listening on {self.host}:{self.port} after '
+                               f'{timeout} s')
+        return self.port
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(
+                lambda: self._stop.done() or self._stop.set_result(None))
+        if self._thread is not None:
+            self._thread.join(10.0)
+        self._worker.shutdown(wait=False)
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog='pi05-serve', description="Serve a PI0.5 policy over openpi's websocket protocol.")
+    parser.add_argument('--checkpoint', help='checkpoint directory (openpi PyTorch layout)')
+    parser.add_argument('--profile', help='robot profile name or YAML (droid, aloha, libero)')
+    parser.add_argument('--layout', help='request layout (default: the profile name)')
+    parser.add_argument('--demo', action='store_true',
+                        help='serve a tiny random-weight checkpoint with the DROID layout')
+    parser.add_argument('--host', default='0.0.0.0', help='address to listen on')
+    parser.add_argument('--port', type=int, default=DEFAULT_PORT, help='port (0: any free)')
+    parser.add_argument('--device', default='cpu', help='torch device, e.g. cuda')
+    parser.add_argument('--dtype', default='float32', choices=['float32', 'bfloat16'])
+    parser.add_argument('--seed', type=int, default=None,
+                        help='seed of the noise for requests that do not send their own')
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format='pi05-serve: %(message)s')
+    demo_dir: Optional[Path] = None
+    try:
+        if args.demo:
+            from pi05_ros.policy.demo_assets import make_temporary_demo_checkpoint
+            args.profile = args.profile or 'droid'
+            demo_dir = make_temporary_demo_checkpoint(args.profile)
+            args.checkpoint = str(demo_dir)
+        if not args.checkpoint or not args.profile:
+            raise ValueError('--checkpoint and --profile are required (or --demo)')
+        profile = load_profile(args.profile)
+        layout_for(profile, args.layout)
+        policy = load_wire_policy(args.checkpoint, profile, device=args.device,
+                                  dtype=args.dtype, seed=args.seed)
+        server = PolicyServer(policy, profile, args.layout, args.host, args.port)
+        try:
+            asyncio.run(_serve_and_announce(server))
+        except KeyboardInterrupt:
+            pass
+    except (ValueError, FileNotFoundError, OSError) as err:
+        print(f'pi05-serve: error: {err}', file=sys.stderr, flush=True)
+        return 2
+    finally:
+        if demo_dir is not None:
+            from pi05_ros.policy.demo_assets import remove_temporary_demo_checkpoint
+            remove_temporary_demo_checkpoint(demo_dir)
+    return 0
+
+
+async def _serve_and_announce(server: PolicyServer) -> None:
+    task = asyncio.ensure_future(server.serve())
+    while not server._started.is_set() and not task.done():
+        await asyncio.sleep(0.01)
+    if server._started.is_set():
+        print(f'pi05-serve: serving profile {server.profile.name} (layout {server.layout}) on '
+              f'ws://{server.host}:{server.port} (health: /healthz)', flush=True)
+    await task
+
+
+if __name__ == '__main__':
+    sys.exit(main())
