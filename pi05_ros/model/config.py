@@ -20,6 +20,7 @@ The dictionary format of `PI05Config.from_dict` / `to_dict` is the golden `confi
 """
 
 import dataclasses
+import math
 import numbers
 from typing import Any, Dict, Optional, Tuple
 
@@ -50,6 +51,12 @@ class GemmaConfig:
     def __post_init__(self) -> None:
         _check_positive(self, ('width', 'depth', 'mlp_dim', 'num_heads', 'num_kv_heads',
                                'head_dim'))
+        _check_positive_real(self, ('rms_norm_eps', 'rope_theta'))
+        if not isinstance(self.use_adarms, bool):
+            raise ConfigError(f'GemmaConfig.use_adarms must be true or false, '
+                              f'got {self.use_adarms!r}')
+        if self.adarms_cond_dim is not None:
+            _check_positive(self, ('adarms_cond_dim',))
         if self.num_heads % self.num_kv_heads:
             raise ConfigError(f'GemmaConfig.num_heads ({self.num_heads}) must be a multiple of '
                               f'num_kv_heads ({self.num_kv_heads})')
@@ -59,9 +66,10 @@ class GemmaConfig:
             raise ConfigError('GemmaConfig.adarms_cond_dim is required when use_adarms is true')
 
     @classmethod
-    def from_dict(cls, d: Dict[str, Any]) -> 'GemmaConfig':
-        _check_activation(d, 'hidden_activation', 'gemma config')
-        return _construct(cls, d, 'gemma config')
+    def from_dict(cls, d: Dict[str, Any], where: str = 'gemma config') -> 'GemmaConfig':
+        _check_object(d, where)
+        _check_activation(d, 'hidden_activation', where)
+        return _construct(cls, d, where)
 
     def to_dict(self) -> Dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -88,6 +96,7 @@ class VisionConfig:
         _check_positive(self, ('hidden_size', 'num_hidden_layers', 'intermediate_size',
                                'num_attention_heads', 'patch_size', 'image_size',
                                'num_channels'))
+        _check_positive_real(self, ('layer_norm_eps',))
         if self.hidden_size % self.num_attention_heads:
             raise ConfigError(f'VisionConfig.hidden_size ({self.hidden_size}) must be a multiple '
                               f'of num_attention_heads ({self.num_attention_heads})')
@@ -101,10 +110,11 @@ class VisionConfig:
 
     @classmethod
     def from_dict(cls, d: Dict[str, Any]) -> 'VisionConfig':
+        _check_object(d, 'vision')
         _check_activation(d, 'hidden_act', 'vision')
         vision = _construct(cls, d, 'vision')
         tokens = d.get('tokens_per_image', vision.tokens_per_image)
-        if tokens != vision.tokens_per_image:
+        if isinstance(tokens, bool) or tokens != vision.tokens_per_image:
             raise ConfigError(f'vision.tokens_per_image must be (image_size/patch_size)^2 = '
                               f'{vision.tokens_per_image}, got {tokens}')
         return vision
@@ -186,13 +196,17 @@ class PI05Config:
     @classmethod
     def from_dict(cls, d: Dict[str, Any]) -> 'PI05Config':
         """Build from the golden `config.json` format; unrelated fields are ignored."""
+        _check_object(d, 'config')
         for name in ('vlm', 'action_expert', 'vision', 'vocab_size'):
             if name not in d:
                 raise ConfigError(f'config is missing the field {name!r}')
         vision = VisionConfig.from_dict(d['vision'])
-        vlm, expert = (GemmaConfig.from_dict(_with_shared_fields(d, tower))
+        vlm, expert = (GemmaConfig.from_dict(_with_shared_fields(d, tower), tower)
                        for tower in ('vlm', 'action_expert'))
         projector = d.get('projector')
+        if projector is not None and not isinstance(projector, dict):
+            raise ConfigError(f'projector must be an object with in_dim and out_dim, '
+                              f'got {projector!r}')
         if projector is not None and (projector.get('in_dim') != vision.hidden_size
                                       or projector.get('out_dim') != vlm.width):
             raise ConfigError(f'projector must map vision.hidden_size ({vision.hidden_size}) to '
@@ -200,8 +214,12 @@ class PI05Config:
         kwargs = {k: d[k] for k in ('action_dim', 'action_horizon', 'max_token_len',
                                     'num_steps') if k in d}
         if 'image_keys_order' in d:
-            kwargs['image_keys'] = tuple(d['image_keys_order'])
-        return cls(vlm=vlm, action_expert=expert, vision=vision, vocab_size=int(d['vocab_size']),
+            keys = d['image_keys_order']
+            if not isinstance(keys, list) or not all(isinstance(k, str) and k for k in keys):
+                raise ConfigError(f'image_keys_order must be a list of camera names, '
+                                  f'got {keys!r}')
+            kwargs['image_keys'] = tuple(keys)
+        return cls(vlm=vlm, action_expert=expert, vision=vision, vocab_size=d['vocab_size'],
                    **kwargs)
 
     def to_dict(self) -> Dict[str, Any]:
@@ -232,6 +250,20 @@ def _check_positive(config: Any, names: Tuple[str, ...]) -> None:
                               f'got {value!r}')
 
 
+def _check_positive_real(config: Any, names: Tuple[str, ...]) -> None:
+    for name in names:
+        value = getattr(config, name)
+        if (isinstance(value, bool) or not isinstance(value, numbers.Real)
+                or not math.isfinite(value) or value <= 0):
+            raise ConfigError(f'{type(config).__name__}.{name} must be a finite number > 0, '
+                              f'got {value!r}')
+
+
+def _check_object(d: Any, where: str) -> None:
+    if not isinstance(d, dict):
+        raise ConfigError(f'{where} must be a JSON object, got {type(d).__name__} {d!r:.60}')
+
+
 def _check_activation(d: Dict[str, Any], key: str, where: str) -> None:
     act = d.get(key, HIDDEN_ACTIVATION)
     if act != HIDDEN_ACTIVATION:
@@ -240,6 +272,7 @@ def _check_activation(d: Dict[str, Any], key: str, where: str) -> None:
 
 def _with_shared_fields(d: Dict[str, Any], tower: str) -> Dict[str, Any]:
     """d[tower] with the top-level rms_norm_eps / rope_theta filled in; a conflict is an error."""
+    _check_object(d[tower], tower)
     fields = dict(d[tower])
     for name in SHARED_GEMMA_FIELDS:
         if name in d:
@@ -257,4 +290,7 @@ def _construct(cls: type, d: Dict[str, Any], where: str) -> Any:
         if required and f.name not in d:
             raise ConfigError(f'{where} is missing the field {f.name!r}')
     names = {f.name for f in fields}
-    return cls(**{k: v for k, v in d.items() if k in names})
+    try:
+        return cls(**{k: v for k, v in d.items() if k in names})
+    except ConfigError as err:
+        raise ConfigError(f'{where}: {err}') from None

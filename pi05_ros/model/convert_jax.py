@@ -99,6 +99,21 @@ def _is_orbax_dir(path: Path) -> bool:
                                  for child in path.iterdir())
 
 
+def _read_metadata(path: Path) -> Dict[str, Any]:
+    """Read orbax's ``_METADATA`` JSON; anything else is a JaxCheckpointError naming the file."""
+    try:
+        metadata = json.loads(path.read_bytes().decode('utf-8'))
+    except (UnicodeDecodeError, ValueError) as err:
+        raise JaxCheckpointError(f'{path}: not a valid orbax _METADATA JSON file ({err}); the '
+                                 'checkpoint is corrupt or incompletely copied') from None
+    except OSError as err:
+        raise JaxCheckpointError(f'{path}: cannot read ({err.strerror or err})') from None
+    if not isinstance(metadata, dict):
+        raise JaxCheckpointError(f'{path}: expected a JSON object, got '
+                                 f'{type(metadata).__name__}')
+    return metadata
+
+
 def _import_tensorstore() -> Any:
     try:
         import tensorstore
@@ -130,12 +145,18 @@ class OrbaxParams:
         self._ts = _import_tensorstore()
         self._context = self._ts.Context()
         metadata_file = self.params_dir / '_METADATA'
-        metadata = json.loads(metadata_file.read_text()) if metadata_file.is_file() else {}
+        metadata = _read_metadata(metadata_file) if metadata_file.is_file() else {}
         self._zarr_driver = 'zarr3' if metadata.get('use_zarr3') else 'zarr'
         self._ocdbt = (self.params_dir / 'manifest.ocdbt').is_file()
         self._names: Dict[KeyPath, str] = {}
         if 'tree_metadata' in metadata:
-            self._names = self._names_from_metadata(metadata['tree_metadata'])
+            try:
+                self._names = self._names_from_metadata(metadata['tree_metadata'])
+            except (AttributeError, KeyError, TypeError):
+                raise JaxCheckpointError(
+                    f'{metadata_file}: tree_metadata: expected an object of leaves, each with '
+                    'key_metadata: [{"key": ...}, ...] (an orbax checkpoint written by '
+                    'openpi)') from None
         else:
             self._names = self._names_from_listing()
         if not self._names:

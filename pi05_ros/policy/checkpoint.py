@@ -37,7 +37,7 @@ import os
 from pathlib import Path
 from typing import Dict, Optional, Tuple, Union
 
-from pi05_ros.model.config import PI05Config
+from pi05_ros.model.config import ConfigError, PI05Config
 from pi05_ros.policy.normalize import load_norm_stats, NormStats, parse_norm_stats
 
 WEIGHTS_FILE = 'model.safetensors'
@@ -75,6 +75,8 @@ class CheckpointDir:
 
 def detect_layout(directory: Path) -> str:
     """'openpi', 'lerobot' or 'jax' (an orbax ``params/`` directory: raises with the fix)."""
+    if directory.is_file():
+        raise CheckpointDirError(_file_not_directory(directory))
     if not directory.is_dir():
         raise CheckpointDirError(f'checkpoint: no directory at {directory}')
     if not (directory / WEIGHTS_FILE).is_file():
@@ -89,11 +91,27 @@ def detect_layout(directory: Path) -> str:
     return 'lerobot' if config.get('type') == 'pi05' else 'openpi'
 
 
+def _file_not_directory(path: Path) -> str:
+    """Explain that a checkpoint is a directory; a pickle file is deliberately never loaded."""
+    if path.suffix in ('.pt', '.pth', '.bin', '.ckpt', '.pkl'):
+        from pi05_ros.model.loading import CONVERT_HELP
+        return (f'checkpoint {path}: a {path.suffix} file is a pickle checkpoint; {CONVERT_HELP}, '
+                f'then pass the directory holding {WEIGHTS_FILE}, {CONFIG_FILE} and '
+                'assets/<asset_id>/norm_stats.json')
+    return (f'checkpoint {path}: expected a directory (holding {WEIGHTS_FILE}), got a file; pass '
+            'its directory')
+
+
 def _read_json(path: Path) -> dict:
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(path.read_bytes().decode('utf-8'))
+    except UnicodeDecodeError as err:
+        raise CheckpointDirError(f'{path}: not a UTF-8 JSON text file (byte {err.start} is '
+                                 f'{err.object[err.start:err.start + 1]!r})') from None
     except json.JSONDecodeError as err:
         raise CheckpointDirError(f'{path}: not valid JSON ({err})') from None
+    except OSError as err:
+        raise CheckpointDirError(f'{path}: cannot read ({err.strerror or err})') from None
     if not isinstance(data, dict):
         raise CheckpointDirError(f'{path}: expected a JSON object')
     return data
@@ -102,14 +120,20 @@ def _read_json(path: Path) -> dict:
 def model_config_from_json(data: dict, source: str) -> PI05Config:
     """PI05Config from a golden-format or openpi-converter ``config.json``."""
     if 'vlm' in data:
-        return PI05Config.from_dict(data)
+        try:
+            return PI05Config.from_dict(data)
+        except ConfigError as err:
+            raise ConfigError(f'{source}: {err}') from None
     for key, released in RELEASED_VARIANTS.items():
         if data.get(key, released) != released:
             raise CheckpointDirError(
                 f'{source}: {key}={data[key]!r}; only the released {released!r} architecture '
                 'has a known geometry (give a golden-format config.json for others)')
     names = ('action_horizon', 'action_dim', 'max_token_len', 'num_steps')
-    return PI05Config.pi05(**{k: int(data[k]) for k in names if k in data})
+    try:
+        return PI05Config.pi05(**{k: data[k] for k in names if k in data})
+    except ConfigError as err:
+        raise ConfigError(f'{source}: {err}') from None
 
 
 def read_model_config(directory: Path) -> PI05Config:
@@ -209,6 +233,23 @@ def open_checkpoint(directory: Union[str, Path], asset_id: str,
         path=directory, layout=layout, weights=directory / WEIGHTS_FILE, config=config,
         norm_stats=stats, norm_source=source, norm_convention=convention, norm_mode=norm_mode,
         tokenizer=resolve_tokenizer(directory, tokenizer_path), relative_actions=relative)
+
+
+def check_weights(ckpt: CheckpointDir) -> None:
+    """
+    Check the weights file against the architecture from its header alone (about a second).
+
+    Call before building the network: a wrong or corrupt file (or a missing config.json, which
+    makes the released 3.6 B-parameter architecture the assumption) is refused before any
+    memory is spent. Raises CheckpointError naming the file and the first tensors.
+    """
+    from pi05_ros.model.loading import check_weights_file
+
+    note = ''
+    if not (ckpt.path / CONFIG_FILE).is_file():
+        note = (f'; {ckpt.path} has no {CONFIG_FILE}, so the released PI0.5 architecture was '
+                f'assumed: add the {CONFIG_FILE} the weights belong to')
+    check_weights_file(ckpt.weights, ckpt.config, note)
 
 
 def sha256_file(path: Union[str, Path], block: int = 1 << 24) -> str:

@@ -72,7 +72,14 @@ def _parse_stats(entry: object, where: str) -> NormStats:
     for name in ('mean', 'std', 'q01', 'q99'):
         if entry.get(name) is None:
             continue
-        array = np.asarray(entry[name], dtype=np.float64)
+        try:
+            array = np.asarray(entry[name], dtype=np.float64)
+        except (TypeError, ValueError, OverflowError):
+            raise NormStatsError(f'{where}.{name}: expected a 1-D list of finite numbers, got '
+                                 f'{entry[name]!r:.80}') from None
+        if _has_non_number(entry[name]):
+            raise NormStatsError(f'{where}.{name}: expected a 1-D list of finite numbers, got '
+                                 f'{entry[name]!r:.80}')
         if array.ndim != 1 or not np.all(np.isfinite(array)):
             raise NormStatsError(
                 f'{where}.{name}: expected a 1-D list of finite numbers, got shape {array.shape}')
@@ -83,6 +90,13 @@ def _parse_stats(entry: object, where: str) -> NormStats:
         length = array.shape[0]
         values[name] = array
     return NormStats(**values)
+
+
+def _has_non_number(value: object) -> bool:
+    """Tell whether strings or booleans (which numpy would turn into numbers) are inside."""
+    if isinstance(value, (list, tuple)):
+        return any(_has_non_number(v) for v in value)
+    return isinstance(value, (str, bool, bytes))
 
 
 def parse_norm_stats(data: dict, source: str = 'norm_stats') -> Dict[str, NormStats]:
@@ -99,9 +113,14 @@ def load_norm_stats(path: Union[str, Path]) -> Dict[str, NormStats]:
     """Read an openpi ``norm_stats.json``; every parse error names the file and the key."""
     path = Path(path)
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(path.read_bytes().decode('utf-8'))
     except FileNotFoundError:
         raise NormStatsError(f'norm_stats: no file at {path}') from None
+    except OSError as err:
+        raise NormStatsError(f'norm_stats: cannot read {path} ({err.strerror or err})') from None
+    except UnicodeDecodeError as err:
+        raise NormStatsError(f'norm_stats: {path} is not a UTF-8 JSON text file (byte '
+                             f'{err.start} is {err.object[err.start:err.start + 1]!r})') from None
     except json.JSONDecodeError as err:
         raise NormStatsError(f'norm_stats: {path} is not valid JSON ({err})') from None
     return parse_norm_stats(data, source=str(path))

@@ -49,6 +49,10 @@ class PromptTooLongError(ValueError):
     """The tokenized prompt does not fit in the model's token budget."""
 
 
+class TokenizerError(ValueError):
+    """A tokenizer model file is not a SentencePiece model."""
+
+
 def clean_prompt(prompt: str) -> str:
     """Clean a prompt like openpi: strip, then '_' and newlines become spaces (no lowercasing)."""
     return prompt.strip().replace('_', ' ').replace('\n', ' ')
@@ -125,7 +129,14 @@ class PromptTokenizer:
         self.max_len = int(max_len)
         self.prompt_format = prompt_format
         self.overflow = overflow
-        self._sp = sentencepiece.SentencePieceProcessor(model_file=os.fspath(path))
+        try:
+            self._sp = sentencepiece.SentencePieceProcessor(model_file=os.fspath(path))
+        except (RuntimeError, OSError, ValueError) as err:
+            detail = str(err).strip().splitlines()[0][:160] if str(err).strip() else ''
+            raise TokenizerError(
+                f'tokenizer model {path}: not a SentencePiece model ({type(err).__name__}'
+                f'{": " + detail if detail else ""}); PI0.5 needs paligemma_tokenizer.model'
+            ) from None
 
     @property
     def vocab_size(self) -> int:
