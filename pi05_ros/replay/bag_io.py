@@ -18,18 +18,28 @@ Reading and writing ROS 2 bags (mcap and sqlite3) with ``rosbags``, without ROS.
 Every failure of the underlying library (a missing metadata file, a truncated mcap chunk, a
 malformed sqlite3 database, a message that does not deserialize) becomes a :class:`BagError`
 whose message names the bag and, where known, the topic.
+
+A topic whose embedded message definition cannot be parsed (rosbags 0.11 cannot parse the
+``*_Event`` service-event definitions rosbag2 writes on Jazzy) is skipped, not fatal: the bag
+opens, :attr:`BagReader.skipped_topics` says which topics were skipped and why (also logged at
+info level), and a missing-topic error lists them. A topic without a definition whose type the
+default (Humble) typestore does not know is skipped the same way.
 """
 
 from dataclasses import dataclass
+import logging
 from pathlib import Path
 from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 from pi05_ros.names import absolute_topic
 from rosbags.highlevel import AnyReader
+from rosbags.highlevel.anyreader import AnyReaderError
+from rosbags.interfaces import MessageDefinitionFormat
 from rosbags.rosbag2 import StoragePlugin, Writer
-from rosbags.typesys import get_typestore, Stores
+from rosbags.typesys import get_types_from_idl, get_types_from_msg, get_typestore, Stores
 
 PathLike = Union[str, Path]
+logger = logging.getLogger(__name__)
 
 STORAGE_PLUGINS = {'mcap': StoragePlugin.MCAP, 'sqlite3': StoragePlugin.SQLITE3}
 # rosbag2 metadata version 8: readable by both Humble and Jazzy (see doc/replay.md).
@@ -88,21 +98,100 @@ def resolve_bag_directory(path: PathLike) -> Path:
     return path
 
 
+def _parse_definition(connection) -> dict:
+    """Return the types of one connection's embedded definition (msg or idl), as rosbags does."""
+    msgdef = connection.msgdef
+    if msgdef.format == MessageDefinitionFormat.MSG:
+        return dict(get_types_from_msg(msgdef.data, connection.msgtype))
+    types = {}
+    sep = '=' * 80 + '\n'
+    if msgdef.data.startswith(f'{sep}IDL: '):
+        for part in msgdef.data.split(sep)[1:]:
+            types.update(get_types_from_idl(part.split('\n', 1)[1]))
+    else:
+        types.update(get_types_from_idl(msgdef.data))
+    return types
+
+
+class _TolerantAnyReader(AnyReader):
+    """
+    AnyReader (rosbag2 only) whose open skips the topics it cannot parse.
+
+    rosbags' own open fails the whole bag when one connection's definition does not parse or
+    its type hash differs; here such connections are dropped and recorded in ``skipped``
+    (topic -> reason). Everything else is what AnyReader.open does.
+    """
+
+    skipped: Dict[str, str]
+
+    def _open(self) -> None:
+        for reader in self.readers:
+            self.stack.enter_context(reader)
+        self.skipped = {}
+        connections = [c for reader in self.readers for c in reader.connections]
+        typestore = get_typestore(Stores.EMPTY)
+        defined = [c for c in connections if c.msgdef.format != MessageDefinitionFormat.NONE]
+        if connections and not defined and self.default_typestore is None:
+            raise AnyReaderError('Bag contains no type definitions.')
+        kept = [c for c in connections if self._register(typestore, c)]
+        if self.default_typestore is not None and len(defined) < len(connections):
+            # connections without a definition (Humble sqlite3 bags): the default types
+            typestore.register({name: fields for name, fields
+                                in self.default_typestore.fielddefs.items()
+                                if name not in typestore.fielddefs})
+        for connection in kept:
+            if connection.msgtype not in typestore.fielddefs:
+                self.skipped[connection.topic] = (
+                    f'{connection.msgtype}: the bag has no definition and it is not a ROS 2 '
+                    'Humble type')
+        self.connections = [c for c in kept if c.topic not in self.skipped]
+        self.typestore = typestore
+
+    def _register(self, typestore, connection) -> bool:
+        """Register one connection's types; False (and the reason recorded) when it fails."""
+        if connection.msgdef.format == MessageDefinitionFormat.NONE:
+            return True  # no definition: deserializing it names the topic if the type is unknown
+        try:
+            typestore.register(_parse_definition(connection))
+        except Exception as err:  # noqa: B902 - rosbags' parser raises many types
+            self.skipped[connection.topic] = (f'{connection.msgtype}: message definition cannot '
+                                              f'be parsed ({describe(err)[:120]})')
+            return False
+        if connection.digest:
+            try:
+                have = typestore.hash_rihs01(connection.msgtype)
+            except Exception as err:  # noqa: B902
+                have = describe(err)
+            if have != connection.digest:
+                self.skipped[connection.topic] = (
+                    f'{connection.msgtype}: type hash {connection.digest} does not match the '
+                    f'definition ({have})')
+                return False
+        return True
+
+
 class BagReader:
     """
     A ROS 2 bag opened for reading (mcap or sqlite3; Humble or Jazzy).
 
-    Use as a context manager. ``topics`` maps topic name -> message type.
+    Use as a context manager. ``topics`` maps topic name -> message type; ``skipped_topics``
+    maps the topics that could not be parsed (and so are not in ``topics``) to the reason.
     """
 
     def __init__(self, path: PathLike, typestore=None):
         self.path = resolve_bag_directory(path)
+        self._reader = None
         try:
-            self._reader = AnyReader([self.path],
-                                     default_typestore=typestore or default_typestore())
+            self._reader = _TolerantAnyReader(
+                [self.path], default_typestore=typestore or default_typestore())
             self._reader.open()
         except Exception as err:  # noqa: B902 - rosbags raises many types; name the file
+            self._reader = None
             raise BagError(self.path, f'cannot open bag: {describe(err)}') from err
+        self.skipped_topics: Dict[str, str] = dict(self._reader.skipped)
+        if self.skipped_topics:
+            logger.info('%s: skipped %d topic(s) it cannot read: %s', self.path,
+                        len(self.skipped_topics), self.skipped_line())
         self._connections = list(self._reader.connections)
         self.start_ns = int(self._reader.start_time) if self._connections else 0
         self.end_ns = int(self._reader.end_time) if self._connections else 0
@@ -114,12 +203,16 @@ class BagReader:
         self.close()
 
     def close(self) -> None:
-        if self._reader is not None and self._reader.stack is not None:
+        if getattr(self, '_reader', None) is not None and self._reader.stack is not None:
             try:
                 self._reader.close()
             except Exception:  # noqa: B902 - closing a broken bag must not mask the real error
                 pass
         self._reader = None
+
+    def skipped_line(self) -> str:
+        """Describe the skipped topics and why, in one line ('' when none was skipped)."""
+        return '; '.join(f'{t} ({why})' for t, why in sorted(self.skipped_topics.items()))
 
     @property
     def topics(self) -> Dict[str, str]:
@@ -138,8 +231,13 @@ class BagReader:
             have = ', '.join(f'{t} ({m})' for t, m in sorted(self.topics.items())) or '(none)'
             listed = ', '.join(repr(t) for t in missing)
             verb = 'topic {} is' if len(missing) == 1 else 'topics {} are'
+            skipped = (f'; skipped, as they cannot be read: {self.skipped_line()}'
+                       if self.skipped_topics else '')
+            unreadable = [t for t in missing if t in self.skipped_topics]
+            where = ('in the bag but cannot be read' if len(unreadable) == len(missing)
+                     else 'not in the bag')
             raise MissingTopicError(
-                self.path, f'{what} {verb.format(listed)} not in the bag; the bag has: {have}',
+                self.path, f'{what} {verb.format(listed)} {where}; the bag has: {have}{skipped}',
                 topic=missing[0])
 
     def raw_messages(self, topics: Sequence[str], start_ns: Optional[int] = None,

@@ -26,6 +26,7 @@ import argparse
 import dataclasses
 import logging
 import math
+import os
 from pathlib import Path
 import shutil
 import sys
@@ -295,6 +296,43 @@ def delay_option(args: argparse.Namespace) -> str:
     return ''
 
 
+def check_output_directory(output: Path) -> None:
+    """Refuse an output directory that cannot be created or written, before any work."""
+    existing = output
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ValueError(f'--output {output}: {existing} is not a directory, so the report '
+                         'directory cannot be created there')
+    if not os.access(existing, os.W_OK | os.X_OK):
+        verb = 'written' if existing == output else f'created (no write permission in {existing})'
+        raise ValueError(f'--output {output}: the report directory cannot be {verb}; choose '
+                         'another with -o DIR')
+
+
+def check_device(device: str) -> None:
+    """Refuse a --device this torch cannot use (no CUDA build, no GPU, bad index)."""
+    import torch
+
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise ValueError(f'--device {device!r}: expected cpu, cuda or cuda:N') from None
+    if parsed.type == 'cpu':
+        return
+    if parsed.type != 'cuda':
+        raise ValueError(f'--device {device}: expected cpu, cuda or cuda:N')
+    if not torch.cuda.is_available():
+        why = ('this torch is built without CUDA' if torch.version.cuda is None
+               else 'no CUDA GPU is visible')
+        raise ValueError(f'--device {device}: CUDA is not available ({why}, torch '
+                         f'{torch.__version__}); use --device cpu')
+    count = torch.cuda.device_count()
+    if parsed.index is not None and parsed.index >= count:
+        raise ValueError(f'--device {device}: only {count} CUDA device(s) are visible '
+                         f'(cuda:0..cuda:{count - 1})')
+
+
 def prepare_demo(args: argparse.Namespace, output: Path) -> None:
     """Write the demo bag and checkpoint under ``output/demo_inputs``; point ``args`` at them."""
     from pi05_ros.policy.demo_assets import make_demo_checkpoint
@@ -326,12 +364,14 @@ def prepare_demo(args: argparse.Namespace, output: Path) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pi05_ros.policy.checkpoint import CheckpointDirError
+    from pi05_ros.policy.checkpoint import check_weights, CheckpointDirError, open_checkpoint
     from pi05_ros.policy.profiles import load_profile
     from pi05_ros.policy.runtime import Policy
     import torch
 
     output = Path(args.output)
+    check_output_directory(output)  # cheap checks first: nothing is lost at the end
+    check_device(args.device)
     if args.demo:
         prepare_demo(args, output)
     overrides = {} if args.asset_id is None else {'asset_id': args.asset_id}
@@ -346,6 +386,8 @@ def run(args: argparse.Namespace) -> int:
     check_bag(args.bag, profile, options)  # bag and topic errors before the model loads
     start = time.perf_counter()
     try:
+        # the weights' header against the architecture, before the network is built
+        check_weights(open_checkpoint(args.checkpoint, profile.asset_id, args.tokenizer))
         policy = Policy.from_checkpoint(args.checkpoint, profile, tokenizer_path=args.tokenizer,
                                         device=args.device, dtype=args.dtype,
                                         num_steps=args.num_steps)
