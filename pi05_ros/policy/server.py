@@ -35,6 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 import http
 import logging
 from pathlib import Path
+import signal
 import sys
 import threading
 import time
@@ -215,6 +216,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             args.profile = args.profile or 'droid'
             demo_dir = make_temporary_demo_checkpoint(args.profile)
             args.checkpoint = str(demo_dir)
+            print(f'pi05-serve: demo checkpoint {demo_dir} (random weights; removed at exit)',
+                  flush=True)
         if not args.checkpoint or not args.profile:
             raise ValueError('--checkpoint and --profile are required (or --demo)')
         profile = load_profile(args.profile)
@@ -222,6 +225,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         policy = load_wire_policy(args.checkpoint, profile, device=args.device,
                                   dtype=args.dtype, seed=args.seed)
         server = PolicyServer(policy, profile, args.layout, args.host, args.port)
+        signal.signal(signal.SIGTERM, _interrupt)
         try:
             asyncio.run(_serve_and_announce(server))
         except KeyboardInterrupt:
@@ -234,6 +238,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             from pi05_ros.policy.demo_assets import remove_temporary_demo_checkpoint
             remove_temporary_demo_checkpoint(demo_dir)
     return 0
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt  # SIGTERM: shut down as on Ctrl+C (the demo checkpoint is removed)
 
 
 async def _serve_and_announce(server: PolicyServer) -> None:
