@@ -15,6 +15,10 @@
 """
 Latency and peak memory of the PI0.5 network: prefix, one denoising step, full sample.
 
+Real-time chunking rows: one RTC-guided step (expert forward + the VJP through the action
+tokens) next to the plain step, and a full guided sample next to the plain one (delay 5,
+execution horizon 10, exp schedule, guidance_weight_max 10).
+
 Architectures: the golden `geom` case (real attention geometry, small widths, golden weights)
 and the released full-size architecture with random weights (`--full-depth` layers per tower;
 the released model has 18 Gemma / 27 SigLIP layers, which on a 2-core CPU takes minutes per
@@ -42,6 +46,7 @@ from pi05_ros.model.pi05 import euler_times, PI05Model
 import torch
 
 GOLDEN = Path(__file__).resolve().parents[2] / 'shared' / 'golden'
+RTC_D, RTC_S = 5, 10  # delay and execution horizon of the guided rows
 
 
 def synchronize(device: torch.device) -> None:
@@ -107,14 +112,25 @@ def bench_model(label: str, model: PI05Model, device: torch.device, args) -> Lis
     step = next(model.denoise_trajectory(cache, noise, 1))
     modulation = model.expert.modulations(model.adarms_condition(step.time.expand(1)))
     rope, mask = model.suffix_attention(cache, noise.shape[1])
+    rtc = {'prefix_actions': noise[:, RTC_S:], 'delay': RTC_D, 'execution_horizon': RTC_S}
+    guidance = model.prefix_guidance(**rtc, schedule='exp', guidance_weight_max=10.0, batch=1)
+
+    def guided_step():
+        return guidance.velocity(
+            lambda x: model.expert_velocity(x, cache.detached(), modulation, rope, mask),
+            noise, step.time)
+
     rows = []
     baseline = timed(lambda: no_cache_sample(model, inputs, noise), device, args.baseline_iters)
     for name, fn in (
             ('prefix (SigLIP + VLM into KV cache)', prefix),
             ('one denoising step (expert)',
              lambda: model.expert_velocity(noise, cache, modulation, rope, mask)),
+            ('one RTC-guided step (expert + VJP)', guided_step),
             ('full sample (prefix + 10 steps)',
-             lambda: model.sample_actions(**inputs, noise=noise))):
+             lambda: model.sample_actions(**inputs, noise=noise)),
+            ('full RTC-guided sample (prefix + 10 steps)',
+             lambda: model.sample_actions(**inputs, noise=noise, **rtc))):
         times = timed(fn, device, args.iters)
         rows.append({'model': label, 'device': device.type, 'part': name,
                      'median_ms': float(np.median(times)),

@@ -18,12 +18,15 @@ PI0.5: PaliGemma (SigLIP + Gemma) prefix, Gemma action expert with adaRMSNorm, f
 Sampling: the prefix (3 x 256 image tokens + prompt tokens) runs once through the VLM into a KV
 cache; then `num_steps` Euler steps integrate the velocity field from t=1 (noise) to t=0
 (actions), each step running only the action tokens through the expert against the cache.
+With real-time chunking (`pi05_ros.model.rtc`) each step's velocity is guided toward the
+previous chunk by one extra backward pass through the action tokens only.
 """
 
 import dataclasses
 import math
 from typing import Dict, Iterator, List, Mapping, Optional, Tuple
 
+from pi05_ros.model import rtc
 from pi05_ros.model.config import PI05Config
 from pi05_ros.model.gemma import (
     GemmaModel, joint_layer, KV, KVBuffer, MASK_FILL, prefix_kv_only, RoPE, rope_cos_sin,
@@ -71,6 +74,16 @@ class PrefixCache:
         """Per layer (k, v) [B, kv_heads, P, head_dim] of the prefix tokens."""
         p = self.length
         return [(b.keys[:, :, :p], b.values[:, :, :p]) for b in self.buffers]
+
+    def detached(self) -> 'PrefixCache':
+        """
+        Return the same storage without autograd history (no copy).
+
+        A step run with autograd writes its action keys/values into the buffers; the next
+        step's backward must not reach back through them into the previous step.
+        """
+        return PrefixCache([KVBuffer(b.keys.detach(), b.values.detach()) for b in self.buffers],
+                           self.pad_mask, self.num_valid)
 
 
 @dataclasses.dataclass
@@ -303,11 +316,15 @@ class PI05Model(nn.Module):
         return self.rope(positions), _mask_bias(allowed)
 
     def denoise_trajectory(self, cache: PrefixCache, noise: torch.Tensor,
-                           num_steps: Optional[int] = None) -> Iterator[EulerStep]:
+                           num_steps: Optional[int] = None,
+                           guidance: Optional[rtc.PrefixGuidance] = None
+                           ) -> Iterator[EulerStep]:
         """
         Yield every Euler step from t=1 (x = noise) towards t=0, as openpi integrates.
 
-        The adaRMS modulations of all time values are computed before the first step.
+        The adaRMS modulations of all time values are computed before the first step. With
+        `guidance` (from `prefix_guidance`) v_t is the RTC-guided velocity; the prefix cache is
+        not recomputed, only the action tokens run with autograd.
         """
         num_steps = self._check_num_steps(num_steps)
         b, horizon, _ = noise.shape
@@ -323,7 +340,12 @@ class PI05Model(nn.Module):
         rope, mask_bias = self.suffix_attention(cache, horizon)
         x_t = noise
         for t, modulation in zip(times, modulations):
-            v_t = self.expert_velocity(x_t, cache, modulation, rope, mask_bias)
+            if guidance is None:
+                v_t = self.expert_velocity(x_t, cache, modulation, rope, mask_bias)
+            else:
+                v_t = guidance.velocity(
+                    lambda x: self.expert_velocity(x, cache.detached(), modulation, rope,
+                                                   mask_bias), x_t, t)
             x_next = x_t + dt * v_t
             yield EulerStep(t, x_t, v_t, x_next)
             x_t = x_next
@@ -333,22 +355,68 @@ class PI05Model(nn.Module):
                        image_masks: Optional[Mapping[str, torch.Tensor]],
                        tokens: torch.Tensor, token_mask: torch.Tensor,
                        noise: Optional[torch.Tensor] = None, num_steps: Optional[int] = None,
-                       generator: Optional[torch.Generator] = None) -> torch.Tensor:
+                       generator: Optional[torch.Generator] = None, *,
+                       prefix_actions: Optional[torch.Tensor] = None, delay: int = 0,
+                       execution_horizon: Optional[int] = None, schedule: str = 'exp',
+                       guidance_weight_max: float = 10.0) -> torch.Tensor:
         """
         Flow-matching sample: -> actions [B, action_horizon, action_dim] float32.
 
         images[slot] [B, S, S, 3] float in [-1, 1]; image_masks[slot] bool [B] (None: all
         present); tokens int64 [B, L]; token_mask bool [B, L]; noise float32 [B, H, A] (drawn
         from `generator` when None); num_steps defaults to config.num_steps.
+        Real-time chunking (see `prefix_guidance`): with prefix_actions, the sample continues
+        the previous chunk; None or guidance_weight_max 0 is plain sampling.
         """
         image_masks = self.check_inputs(images, image_masks, tokens, token_mask)
         b = tokens.shape[0]
         noise = self._noise(noise, b, tokens.device, generator)
+        guidance = self.prefix_guidance(prefix_actions, delay, execution_horizon, schedule,
+                                        guidance_weight_max, b)
         cache = self.fill_prefix_cache(*self.embed_prefix(images, image_masks, tokens,
                                                           token_mask))
-        for step in self.denoise_trajectory(cache, noise, num_steps):
+        for step in self.denoise_trajectory(cache, noise, num_steps, guidance):
             pass
         return step.x_next
+
+    def prefix_guidance(self, prefix_actions: Optional[torch.Tensor], delay: int,
+                        execution_horizon: Optional[int], schedule: str,
+                        guidance_weight_max: float, batch: int
+                        ) -> Optional[rtc.PrefixGuidance]:
+        """
+        Check the real-time-chunking arguments -> the guidance (None: plain sampling).
+
+        prefix_actions float32 [B, R, A], H - s <= R <= H: the previous chunk's rows from its
+        row s on, in the model's normalized action frame (rows from H - s on are ignored);
+        delay d: rows that execute before this chunk arrives (weight 1); execution_horizon s:
+        rows executed from each chunk, d <= s <= H - d; schedule: one of rtc.SCHEDULES;
+        guidance_weight_max: beta >= 0, the clip of the guidance weight.
+        """
+        horizon, dim = self.config.action_horizon, self.config.action_dim
+        _check_number('guidance_weight_max', guidance_weight_max, 0.0)
+        if prefix_actions is None or guidance_weight_max == 0:
+            return None
+        if schedule not in rtc.SCHEDULES:
+            raise InputError(f'schedule must be one of {rtc.SCHEDULES}, got {schedule!r}')
+        _check_int('delay', delay, 0, horizon // 2)
+        _check_int('execution_horizon', execution_horizon, max(delay, 1), horizon - delay,
+                   f' (delay <= execution_horizon <= action_horizon - delay, delay={delay}, '
+                   f'action_horizon={horizon})')
+        end = horizon - execution_horizon
+        rows = (prefix_actions.shape[1] if isinstance(prefix_actions, torch.Tensor)
+                and prefix_actions.dim() == 3 else -1)
+        if not end <= rows <= horizon:
+            raise InputError(f'prefix_actions must be a float32 tensor [B, R, {dim}] with '
+                             f'{end} <= R <= {horizon} rows (action_horizon - '
+                             f'execution_horizon up to action_horizon), got '
+                             f'{_describe(prefix_actions)}')
+        _check_tensor('prefix_actions', prefix_actions, (batch, rows, dim), torch.float32)
+        if not torch.isfinite(prefix_actions).all():
+            raise InputError('prefix_actions must be finite')
+        target = F.pad(prefix_actions, (0, 0, 0, horizon - rows))  # [B, H, A]
+        weights = rtc.prefix_weights(delay, end, horizon, schedule)
+        return rtc.PrefixGuidance(target, weights.to(prefix_actions.device),
+                                  float(guidance_weight_max))
 
     # --- training -------------------------------------------------------------------------------
 
@@ -471,6 +539,17 @@ def _check_tensor(name: str, value: object, shape: Tuple[int, ...], dtype: torch
             or value.dtype != dtype):
         raise InputError(f'{name} must be a {dtype} tensor of shape {list(shape)}, got '
                          f'{_describe(value)}')
+
+
+def _check_int(name: str, value: object, low: int, high: int, why: str = '') -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InputError(f'{name} must be an int in [{low}, {high}]{why}, got {value!r}')
+
+
+def _check_number(name: str, value: object, low: float) -> None:
+    if (isinstance(value, bool) or not isinstance(value, (int, float))
+            or not math.isfinite(value) or value < low):
+        raise InputError(f'{name} must be a finite number >= {low}, got {value!r}')
 
 
 def _describe(value: object) -> str:
