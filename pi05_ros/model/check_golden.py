@@ -84,8 +84,12 @@ def load_case(case_dir: Path) -> GoldenCase:
     for name in ('config.json', 'model.safetensors', 'io.safetensors'):
         if not (base / name).is_file():
             raise FileNotFoundError(f'golden case {case_dir} has no {name} (looked in {base})')
-    raw = json.loads((base / 'config.json').read_text())
-    return GoldenCase(case_dir.name, PI05Config.from_dict(raw), base / 'model.safetensors',
+    try:
+        raw = json.loads((base / 'config.json').read_bytes().decode('utf-8'))
+        config = PI05Config.from_dict(raw)
+    except (UnicodeDecodeError, ValueError) as err:  # JSONDecodeError, ConfigError
+        raise ValueError(f'{base / "config.json"}: {err}') from None
+    return GoldenCase(case_dir.name, config, base / 'model.safetensors',
                       load_file(str(base / 'io.safetensors')), jax_io,
                       [int(n) for n in raw.get('extra_num_steps', [])])
 
@@ -107,7 +111,8 @@ def model_inputs(case: GoldenCase) -> Dict[str, object]:
 
 
 @torch.no_grad()
-def pytorch_outputs(model: PI05Model, case: GoldenCase) -> Dict[str, torch.Tensor]:
+def pytorch_outputs(model: PI05Model, case: GoldenCase,
+                    extra_num_steps: Optional[Sequence[int]] = None) -> Dict[str, torch.Tensor]:
     """
     Our values of every `out.*` tensor openpi recorded (names without the prefix).
 
@@ -136,8 +141,10 @@ def pytorch_outputs(model: PI05Model, case: GoldenCase) -> Dict[str, torch.Tenso
                denoise_x_t=torch.stack([s.x_t for s in steps]),
                denoise_v_t=torch.stack([s.v_t for s in steps]),
                v_t_first_step_t1=steps[0].v_t)
-    for n in case.extra_num_steps:
+    for n in case.extra_num_steps if extra_num_steps is None else extra_num_steps:
         out[f'actions@{n}'] = model.sample_actions(**inputs, noise=noise, num_steps=n)
+        out[f'denoise_timesteps@{n}'] = torch.stack(
+            [s.time for s in model.denoise_trajectory(cache, noise, num_steps=n)])
     t = io['in.time'][:, None, None]
     out['train_x_t'] = t * noise + (1 - t) * io['in.actions']
     out['train_u_t'] = noise - io['in.actions']
@@ -154,12 +161,14 @@ def pytorch_outputs(model: PI05Model, case: GoldenCase) -> Dict[str, torch.Tenso
 
 def compare_pytorch(model: PI05Model, case: GoldenCase, enforce: bool) -> List[Row]:
     """Rows for every recorded openpi PyTorch output; one we cannot compute is a failed row."""
-    ours = pytorch_outputs(model, case)
+    steps = sorted(set(case.extra_num_steps) | {
+        int(m.group(2)) for m in map(_EXTRA_STEPS.fullmatch, case.io) if m and int(m.group(2))})
+    ours = pytorch_outputs(model, case, steps)
     rows = []
     for key in sorted(k for k in case.io if k.startswith('out.')):
         name = key[len('out.'):]
         if name not in ours:
-            name = _extra_steps_name(name, case.extra_num_steps) or name
+            name = _extra_steps_name(name, steps) or name
         if name not in ours:
             rows.append(_not_computed(key, case.io[key]))
             continue
@@ -221,11 +230,15 @@ def compare(name: str, ours: torch.Tensor, reference: torch.Tensor, enforce: boo
                tol if enforce else float('inf'), bool(torch.isfinite(ours_f).all()))
 
 
+# out.actions_steps5, out.actions_num_steps_5, out.denoise_timesteps_num_steps5, ...
+_EXTRA_STEPS = re.compile(r'(?:out\.)?(actions|denoise_timesteps)\D*(\d+)')
+
+
 def _extra_steps_name(name: str, extra_num_steps: Sequence[int]) -> Optional[str]:
-    """'actions_steps5' / 'actions_num_steps_5' ... -> 'actions@5' for an extra step count."""
-    match = re.fullmatch(r'actions\D*(\d+)', name)
-    if match and int(match.group(1)) in extra_num_steps:
-        return f'actions@{int(match.group(1))}'
+    """Map 'actions_steps5' / 'denoise_timesteps_num_steps5' ... to 'actions@5' / ...@5."""
+    match = _EXTRA_STEPS.fullmatch(name)
+    if match and int(match.group(2)) in extra_num_steps:
+        return f'{match.group(1)}@{int(match.group(2))}'
     return None
 
 
