@@ -96,6 +96,13 @@ POLICY_PARAMETERS = (
     ParamSpec('profile', 'droid',
               'Robot profile: a name in config/profiles/ or a path to a profile YAML.'),
     ParamSpec('checkpoint_dir', '', 'PI0.5 checkpoint directory (required to configure).'),
+    ParamSpec('backend', 'local',
+              "Inference: 'local' (in this process) or 'remote' (an openpi-protocol policy "
+              'server at remote.uri: pi05-serve or openpi serve_policy.py).'),
+    ParamSpec('remote.uri', 'ws://localhost:8000', 'Policy server of the remote backend.'),
+    ParamSpec('remote.timeout', 2.0,
+              'Remote backend: seconds to wait for a response (then no chunk; reconnects with '
+              'backoff).', validate=above_zero),
     ParamSpec('tokenizer_path', '',
               'PaliGemma SentencePiece model (empty: the one next to the checkpoint).'),
     ParamSpec('device', 'cpu', "Torch device: 'cpu', 'cuda', 'cuda:1', ..."),
@@ -295,6 +302,11 @@ class PolicyNode(LifecycleNode):
     def _load_policy(self):
         from pi05_ros.policy.profiles import load_profile
         from pi05_ros.policy.runtime import Policy
+        if self.params['backend'] == 'remote':
+            return self._load_remote_policy()
+        if self.params['backend'] != 'local':
+            raise ValueError(f"backend: expected 'local' or 'remote', got "
+                             f"{self.params['backend']!r}")
         if not self.params['checkpoint_dir']:
             raise ValueError('checkpoint_dir: expected a checkpoint directory, got an empty '
                              'string')
@@ -313,6 +325,22 @@ class PolicyNode(LifecycleNode):
         if self.params['warmup_iterations'] > 0:
             warmup_ms = policy.warmup(runs=self.params['warmup_iterations'])
             self.get_logger().info(f'warm-up inference: {warmup_ms:.1f} ms')
+        return policy
+
+    def _load_remote_policy(self):
+        """Return a RemotePolicy for ``remote.uri`` (an unreachable server: retried per cycle)."""
+        from pi05_ros.policy.profiles import load_profile
+        from pi05_ros.policy.remote import RemotePolicy
+        profile = load_profile(self.params['profile'], joint_names=self.params['joint_names'])
+        self._declare_camera_parameters(profile)
+        policy = RemotePolicy(self.params['remote.uri'], profile,
+                              timeout=self.params['remote.timeout'])
+        try:
+            meta = policy.connect()
+            self.get_logger().info(f'remote policy server {policy.uri}: '
+                                   f"{meta.get('server', 'openpi')} {meta.get('profile', '')}")
+        except ValueError as error:
+            self.get_logger().warning(f'remote policy server not reachable yet: {error}')
         return policy
 
     def _declare_camera_parameters(self, profile) -> None:
