@@ -153,3 +153,21 @@ def test_bag_reader_raises_only_bag_errors(good_bags, workdir, data):
                 pass
 
     assert_only_package_errors(read)
+
+
+@FUZZ
+@given(data=st.data())
+def test_profile_reader_raises_only_profile_errors(workdir, data):
+    from pi05_ros.policy.profiles import load_profile, profile_path
+    import yaml
+
+    good = profile_path('demo').read_bytes()
+    if data.draw(st.booleans()):
+        text = data.draw(damaged(good))
+    else:  # valid YAML, one top-level field replaced by any JSON-like value
+        profile = yaml.safe_load(good)
+        profile[data.draw(st.sampled_from(sorted(profile)))] = data.draw(JSON_VALUES)
+        text = yaml.safe_dump(profile).encode()
+    path = workdir / 'profile.yaml'
+    path.write_bytes(text)
+    assert_only_package_errors(lambda: load_profile(path))

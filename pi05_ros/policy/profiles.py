@@ -451,9 +451,13 @@ def load_profile(name_or_path: Union[str, Path], joint_names: Optional[Sequence[
         joint_names = None  # an unset ROS string-array parameter
     path = profile_path(name_or_path)
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.safe_load(path.read_bytes().decode('utf-8'))
+    except UnicodeDecodeError as err:
+        raise ProfileError(f'profile {path}: not a UTF-8 YAML text file (byte {err.start} is '
+                           f'{err.object[err.start:err.start + 1]!r})') from None
     except yaml.YAMLError as err:
-        raise ProfileError(f'profile {path}: invalid YAML ({err})') from None
+        detail = ' '.join(str(err).split())  # one line: PyYAML's message spans several
+        raise ProfileError(f'profile {path}: invalid YAML ({detail})') from None
     if not isinstance(data, dict):
         raise ProfileError(f'profile {path}: expected a mapping at the top level')
     data.update(overrides)
