@@ -103,8 +103,18 @@ def read_safetensors_header(path: Union[str, os.PathLike]) -> Dict[str, TensorIn
         raise CheckpointError(f'{path}: safetensors header: expected a JSON object, got '
                               f'{type(header).__name__}')
     data_bytes = size - 8 - length
-    return {name: _tensor_info(path, name, entry, data_bytes)
-            for name, entry in header.items() if name != '__metadata__'}
+    infos = {name: _tensor_info(path, name, entry, data_bytes)
+             for name, entry in header.items() if name != '__metadata__'}
+    covered = 0  # like safetensors: the tensors tile the data bytes exactly
+    for start, end in sorted(tuple(header[name]['data_offsets']) for name in infos):
+        if start != covered:
+            break
+        covered = end
+    if covered != data_bytes:
+        raise CheckpointError(f'{path}: the tensors in the header do not cover the '
+                              f'{data_bytes} data bytes exactly (truncated, padded or '
+                              'overlapping: not a file safetensors wrote)')
+    return infos
 
 
 def _pickle_kind(head: bytes) -> str:

@@ -166,6 +166,55 @@ def norm_stats_path(directory: Path, asset_id: str) -> Path:
 
 
 LeRobotParts = Tuple[PI05Config, Dict[str, NormStats], str, str, bool]
+LEROBOT_PIPELINES = ('policy_preprocessor', 'policy_postprocessor')
+LEROBOT_INT_FIELDS = ('chunk_size', 'max_action_dim', 'tokenizer_max_length',
+                      'num_inference_steps')
+
+
+def check_lerobot_files(directory: Path) -> None:
+    """
+    Check the files of a LeRobot directory before they are interpreted, naming file and field.
+
+    config.json (a JSON object whose sizes are positive ints, a square image_resolution), the
+    processor pipelines (JSON objects with a ``steps`` list of objects) and their state files
+    (well-formed safetensors headers).
+    """
+    from pi05_ros.model.loading import read_safetensors_header
+
+    path = directory / CONFIG_FILE
+    config = _read_json(path)
+    for name in LEROBOT_INT_FIELDS:
+        value = config.get(name, 1)
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ConfigError(f'{path}: {name} must be a positive int, got {value!r}')
+    resolution = config.get('image_resolution', [224, 224])
+    if (not isinstance(resolution, list) or len(resolution) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0
+                       for v in resolution)):
+        raise ConfigError(f'{path}: image_resolution must be [size, size] (positive ints), got '
+                          f'{resolution!r}')
+    for name in ('paligemma_variant', 'action_expert_variant', 'use_relative_actions'):
+        if isinstance(config.get(name), (dict, list)):
+            raise ConfigError(f'{path}: {name} must be a string or a boolean, got '
+                              f'{config[name]!r}')
+    for pipeline in LEROBOT_PIPELINES:
+        path = directory / f'{pipeline}.json'
+        if not path.is_file():
+            continue  # lerobot_keys says which is missing
+        steps = _read_json(path).get('steps', [])
+        if not isinstance(steps, list) or not all(isinstance(step, dict) for step in steps):
+            raise CheckpointDirError(f'{path}: steps must be a list of objects')
+        for index, step in enumerate(steps):
+            state_file = step.get('state_file')
+            if state_file is None:
+                continue
+            if not isinstance(state_file, str) or not state_file:
+                raise CheckpointDirError(f'{path}: steps[{index}].state_file must be a file '
+                                         f'name, got {state_file!r}')
+            if not isinstance(step.get('config', {}), dict):
+                raise CheckpointDirError(f'{path}: steps[{index}].config must be an object')
+            if (directory / state_file).is_file():
+                read_safetensors_header(directory / state_file)
 
 
 def load_lerobot_checkpoint(directory: Path) -> LeRobotParts:
@@ -177,6 +226,7 @@ def load_lerobot_checkpoint(directory: Path) -> LeRobotParts:
     """
     from pi05_ros.model import lerobot_keys
 
+    check_lerobot_files(directory)
     try:
         data = lerobot_keys.read_lerobot_config(directory)
         config = PI05Config.from_dict(lerobot_keys.lerobot_architecture(data))
