@@ -90,6 +90,7 @@ class RemotePolicy:
         self.last_error: Optional[str] = None
         self.connections = 0  # successful connects so far
         self.last_request_bytes = 0
+        self.last_response_bytes = 0
 
     # -------------------------------------------------------------------------- connection
 
@@ -229,6 +230,7 @@ class RemotePolicy:
                 raise self._fail(f'send failed, server gone ({type(err).__name__})') from None
             message = self._receive('response')
             received = time.perf_counter()
+            self.last_response_bytes = len(message)
             try:
                 response = unpackb(message)
             except WireError as err:
