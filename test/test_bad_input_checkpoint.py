@@ -167,3 +167,25 @@ def test_directory_without_config_json_is_refused_before_building_the_network(
         check_weights(ckpt)
     write_config(tmp_path, golden_config)
     check_weights(open_checkpoint(tmp_path, 'droid'))  # the right architecture: accepted
+
+
+def test_convert_checks_destination_and_source_norm_stats_before_reading_weights(
+        golden_dir, tmp_path, capsys):
+    blocker = tmp_path / 'a_file'
+    blocker.write_text('x')
+    source = golden_dir / 'jax_tiny' / 'pi05_tiny'
+    assert convert_main([str(source), str(blocker / 'out')]) == 2
+    assert capsys.readouterr().err == (f'pi05-convert: error: DST {blocker / "out"}: {blocker} '
+                                       f'is not a directory, so {blocker / "out"} cannot be '
+                                       'created\n')
+    pytest.importorskip('tensorstore')
+    copy_dir = tmp_path / 'ckpt'
+    shutil.copytree(source, copy_dir)
+    stats = copy_dir / 'assets' / 'bad' / 'norm_stats.json'
+    stats.parent.mkdir(parents=True)
+    stats.write_text('{"norm_stats": {"state": {"q01": ["a"]}}}')
+    assert convert_main([str(copy_dir), str(tmp_path / 'out')]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f'pi05-convert: error: {stats}: norm_stats.state.q01: expected a 1-D '
+                          'list of finite numbers') and err.count('\n') == 1
+    assert not (tmp_path / 'out').exists()

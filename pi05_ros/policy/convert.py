@@ -23,6 +23,7 @@ the tied ``paligemma_with_expert.paligemma.lm_head.weight`` name as ``save_model
 
 import argparse
 import json
+import os
 from pathlib import Path
 import shutil
 import struct
@@ -30,6 +31,7 @@ import sys
 from typing import Dict, List, Mapping, Optional
 
 from pi05_ros.model import convert_jax
+from pi05_ros.policy.normalize import load_norm_stats
 import torch
 
 DTYPES = {'keep': None, 'float32': torch.float32, 'bfloat16': torch.bfloat16}
@@ -80,6 +82,18 @@ def _checkpoint_dir(src: Path) -> Path:
     return src if params != src else src.parent
 
 
+def check_destination(dst: Path) -> None:
+    """Refuse a destination that cannot be created or written, before anything is read."""
+    existing = dst
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ConvertError(f'DST {dst}: {existing} is not a directory, so {dst} cannot be '
+                           'created')
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConvertError(f'DST {dst}: no write permission in {existing}')
+
+
 def _asset_ids(assets: Path) -> List[str]:
     return sorted(str(p.parent.relative_to(assets)) for p in assets.rglob('norm_stats.json'))
 
@@ -100,6 +114,10 @@ def convert(src: Path, dst: Path, action_horizon: int = 50, max_token_len: int =
         raise ConvertError(f'destination already holds {existing}; pass --force to overwrite')
     if dst.resolve() == ckpt.resolve():
         raise ConvertError('DST must differ from the source checkpoint directory')
+    check_destination(dst)
+    if (ckpt / 'assets').is_dir():  # copied as they are: refuse bad ones before the weights
+        for stats in sorted((ckpt / 'assets').rglob('norm_stats.json')):
+            load_norm_stats(stats)
     # Validates geometry (and reads nothing but metadata) before any file is written.
     params = convert_jax.OrbaxParams(convert_jax.find_params_dir(src))
     geometry = convert_jax.infer_geometry(params.paths(), params.shape)
