@@ -65,3 +65,12 @@ def test_wrong_extra_step_timesteps_fail(case_with_extra_timesteps, capsys):
     save_file(io, str(path))
     assert check_golden.main([str(case_with_extra_timesteps)]) == 1
     assert 'FAIL: out.denoise_timesteps_num_steps3' in capsys.readouterr().out
+
+
+@pytest.mark.parametrize('name', ['io.safetensors', 'model.safetensors', 'config.json'])
+def test_corrupt_case_file_is_one_error_line_naming_it(case_with_extra_timesteps, capsys, name):
+    path = case_with_extra_timesteps / name
+    path.write_bytes(path.read_bytes()[:100])
+    assert check_golden.main([str(case_with_extra_timesteps)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f'error: {path}: ') and err.count('\n') == 1, err

@@ -35,7 +35,7 @@ import sys
 from typing import Dict, List, Optional, Sequence
 
 from pi05_ros.model.config import PI05Config
-from pi05_ros.model.loading import load_pi05_weights
+from pi05_ros.model.loading import CheckpointError, load_pi05_weights, read_safetensors_header
 from pi05_ros.model.pi05 import PI05Model, suffix_masks
 from safetensors.torch import load_file
 import torch
@@ -77,7 +77,7 @@ def load_case(case_dir: Path) -> GoldenCase:
     """Read a case directory (a JAX case borrows weights/inputs from its `report.json` case)."""
     case_dir = Path(case_dir)
     jax_path = case_dir / 'jax_io.safetensors'
-    jax_io = load_file(str(jax_path)) if jax_path.is_file() else None
+    jax_io = _load_tensors(jax_path) if jax_path.is_file() else None
     base = case_dir
     if not (case_dir / 'model.safetensors').is_file() and (case_dir / 'report.json').is_file():
         base = case_dir.parent / json.loads((case_dir / 'report.json').read_text())['case']
@@ -90,8 +90,17 @@ def load_case(case_dir: Path) -> GoldenCase:
     except (UnicodeDecodeError, ValueError) as err:  # JSONDecodeError, ConfigError
         raise ValueError(f'{base / "config.json"}: {err}') from None
     return GoldenCase(case_dir.name, config, base / 'model.safetensors',
-                      load_file(str(base / 'io.safetensors')), jax_io,
+                      _load_tensors(base / 'io.safetensors'), jax_io,
                       [int(n) for n in raw.get('extra_num_steps', [])])
+
+
+def _load_tensors(path: Path) -> Dict[str, torch.Tensor]:
+    """Load a case's tensors; a corrupt file is a CheckpointError naming it."""
+    read_safetensors_header(path)
+    try:
+        return load_file(str(path))
+    except Exception as err:  # noqa: B902 - safetensors raises its own types
+        raise CheckpointError(f'{path}: cannot read the tensors ({type(err).__name__})') from None
 
 
 def build_model(case: GoldenCase, dtype: torch.dtype = torch.float32,
