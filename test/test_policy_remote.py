@@ -114,8 +114,8 @@ def test_remote_chunks_equal_in_process_and_keep_the_observation_stamp(droid_ser
     remote.close()
 
 
-@pytest.mark.parametrize('name', ['aloha', 'libero'])
-def test_remote_aloha_and_libero_equal_in_process(tmp_path, name):
+@pytest.mark.parametrize('name', ['aloha', 'libero', 'demo'])  # demo: the pi05_ros layout
+def test_remote_aloha_libero_and_other_profiles_equal_in_process(tmp_path, name):
     profile = load_profile(name)
     ckpt = make_demo_checkpoint(tmp_path, profile, seed=2)
     server = PolicyServer(load_wire_policy(ckpt, profile, seed=0), profile, host='127.0.0.1',

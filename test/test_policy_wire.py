@@ -18,7 +18,7 @@ import numpy as np
 from pi05_ros.observation import Observation
 from pi05_ros.policy.images import resize_with_pad
 from pi05_ros.policy.profiles import actions_to_robot, load_profile, state_to_model
-from pi05_ros.policy.wire import (NOISE_KEY, observation_to_request, packb,
+from pi05_ros.policy.wire import (layout_for, NOISE_KEY, observation_to_request, packb,
                                   request_to_observation, unpackb, wire_actions_to_positions,
                                   wire_profile, WireError)
 import pytest
@@ -101,6 +101,7 @@ def _observation(profile, rng, size=(180, 320)):
                'observation/joint_position', 'observation/gripper_position', 'prompt'}),
     ('aloha', {'images', 'state', 'prompt'}),
     ('libero', {'observation/image', 'observation/wrist_image', 'observation/state', 'prompt'}),
+    ('demo', {'images', 'state', 'prompt'}),  # not an openpi robot: the pi05_ros layout
 ])
 def test_requests_have_openpi_layout_and_come_back(name, keys):
     profile = load_profile(name)
@@ -159,8 +160,13 @@ def test_bad_requests_name_the_field(mutate, match):
 
 
 def test_layout_must_fit_the_profile():
-    with pytest.raises(WireError, match='layout'):
-        observation_to_request(load_profile('demo'), Observation({}, np.zeros(1), '', 0))
+    assert layout_for(load_profile('demo')) == 'pi05_ros'
+    assert layout_for(load_profile('aloha')) == 'aloha'
+    with pytest.raises(WireError, match="layout 'droid': profile 'demo' needs cameras"):
+        observation_to_request(load_profile('demo'), Observation({}, np.zeros(7), '', 0),
+                               layout='droid')
+    with pytest.raises(WireError, match='layout: expected one of'):
+        layout_for(load_profile('demo'), 'franka')
     with pytest.raises(WireError, match="layout 'aloha'"):
         request_to_observation(load_profile('droid'), {}, layout='aloha')
 

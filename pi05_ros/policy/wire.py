@@ -30,6 +30,9 @@ Request layouts (what openpi's example clients send; images are resized with pad
   ignored), ``prompt``; response ``actions`` (H, 14) absolute joints.
 * ``libero``: ``observation/image``, ``observation/wrist_image`` (H, W, 3, already rotated 180
   degrees by the client), ``observation/state`` (8,), ``prompt``; response ``actions`` (H, 7).
+* ``pi05_ros`` (any other profile, e.g. ``generic`` or ``demo``; our server and client only):
+  ``images`` {profile camera name: (H, W, 3)}, ``state`` (S,), ``prompt``; response ``actions``
+  (H, J) in the profile's joint order.
 
 The response's ``actions`` are what openpi's output transforms give: our profile's
 ``actions_to_robot`` without the velocity integration (:func:`wire_profile`); the robot side
@@ -47,7 +50,8 @@ from pi05_ros.policy.images import check_image, MODEL_IMAGE_SIZE, resize_with_pa
 from pi05_ros.policy.profiles import check_state, RobotProfile
 
 NOISE_KEY = 'pi05_ros/noise'
-LAYOUTS = ('droid', 'aloha', 'libero')
+OPENPI_LAYOUTS = ('droid', 'aloha', 'libero')
+LAYOUTS = OPENPI_LAYOUTS + ('pi05_ros',)
 _REFUSED_KINDS = ('V', 'O', 'c')
 
 
@@ -115,11 +119,19 @@ _STATE_SIZES = {'droid': 8, 'aloha': 14, 'libero': 8}
 
 
 def layout_for(profile: RobotProfile, layout: Optional[str] = None) -> str:
-    """Return the wire layout of ``profile`` (its name unless given) after checking it fits."""
-    name = profile.name if layout is None else layout
+    """
+    Return the wire layout of ``profile`` after checking that it fits.
+
+    The default is the profile's name for openpi's robots, ``pi05_ros`` for any other profile.
+    """
+    if layout is None:
+        layout = profile.name if profile.name in OPENPI_LAYOUTS else 'pi05_ros'
+    name = layout
     if name not in LAYOUTS:
-        raise WireError(f'layout: expected one of {list(LAYOUTS)} (openpi request layouts), got '
-                        f'{name!r} for profile {profile.name!r}')
+        raise WireError(f'layout: expected one of {list(LAYOUTS)} (openpi request layouts and '
+                        f'pi05_ros), got {name!r} for profile {profile.name!r}')
+    if name == 'pi05_ros':
+        return name
     cameras = set(profile.camera_names)
     missing = sorted(set(_IMAGE_KEYS[name]) - cameras)
     if missing or len(profile.state_names) != _STATE_SIZES[name]:
@@ -127,6 +139,13 @@ def layout_for(profile: RobotProfile, layout: Optional[str] = None) -> str:
                         f'{sorted(_IMAGE_KEYS[name])} and {_STATE_SIZES[name]} state values, '
                         f'has cameras {sorted(cameras)} and {len(profile.state_names)} values')
     return name
+
+
+def _image_keys(profile: RobotProfile, layout: str) -> Dict[str, str]:
+    """Profile camera name -> its request key (inside ``images`` for aloha and pi05_ros)."""
+    if layout == 'pi05_ros':
+        return {name: name for name in profile.camera_names}
+    return _IMAGE_KEYS[layout]
 
 
 def _wire_image(image: np.ndarray, rotate: bool) -> np.ndarray:
@@ -147,10 +166,11 @@ def observation_to_request(profile: RobotProfile, observation: Observation,
     layout = layout_for(profile, layout)
     state = check_state(profile, observation.state)
     images = {}
-    for camera, key in _IMAGE_KEYS[layout].items():
+    keys = _image_keys(profile, layout)
+    for camera, key in keys.items():
         if camera not in observation.images:
             raise WireError(f'images[{camera!r}]: missing; the {layout} layout sends cameras '
-                            f'{sorted(_IMAGE_KEYS[layout])}')
+                            f'{sorted(keys)}')
         frame = check_image(camera, observation.images[camera])
         images[key] = _wire_image(frame, profile.camera(camera).rotate_180)
     if not isinstance(observation.prompt, str):
@@ -159,6 +179,8 @@ def observation_to_request(profile: RobotProfile, observation: Observation,
         request: Dict[str, object] = dict(images)
         request['observation/joint_position'] = state[:7]
         request['observation/gripper_position'] = state[7:8]
+    elif layout == 'pi05_ros':
+        request = {'state': state, 'images': images}
     elif layout == 'aloha':
         request = {'state': state,
                    'images': {k: np.ascontiguousarray(v.transpose(2, 0, 1))
@@ -218,13 +240,14 @@ def request_to_observation(profile: RobotProfile, request: object,
     if not isinstance(request, Mapping):
         raise WireError(f'request: expected a map, got {type(request).__name__}')
     images = {}
-    source = _field(request, 'images') if layout == 'aloha' else request
+    nested = layout in ('aloha', 'pi05_ros')
+    source = _field(request, 'images') if nested else request
     if not isinstance(source, Mapping):
-        raise WireError(f'images: expected a map camera -> (3, H, W) image, got '
-                        f'{type(source).__name__}')
-    for camera, key in _IMAGE_KEYS[layout].items():
-        where = f'images[{key!r}]' if layout == 'aloha' else key
-        image = _request_image(_field(source, key), where, True if layout == 'aloha' else None)
+        raise WireError(f'images: expected a map camera -> image, got {type(source).__name__}')
+    channels_first = {'aloha': True, 'pi05_ros': False}.get(layout)
+    for camera, key in _image_keys(profile, layout).items():
+        where = f'images[{key!r}]' if nested else key
+        image = _request_image(_field(source, key), where, channels_first)
         if profile.camera(camera).rotate_180:
             image = np.ascontiguousarray(image[::-1, ::-1])
         images[camera] = image
@@ -234,7 +257,7 @@ def request_to_observation(profile: RobotProfile, request: object,
                                 _vector(_field(request, 'observation/gripper_position'),
                                         'observation/gripper_position')])
     else:
-        key = 'state' if layout == 'aloha' else 'observation/state'
+        key = 'observation/state' if layout == 'libero' else 'state'
         state = _vector(_field(request, key), key)
     try:
         state = check_state(profile, state)
