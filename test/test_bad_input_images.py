@@ -45,7 +45,7 @@ def test_list_out_of_range_is_refused_naming_the_field(values, shown):
 
 def test_list_of_floats_or_strings_is_refused():
     for values in ([0.5] * 6, ['a'] * 6):
-        with pytest.raises(ImageConversionError, match=r'Image\.data: expected a flat list of '
+        with pytest.raises(ImageConversionError, match=r'Image\.data: expected a flat sequence of '
                            'integers 0..255'):
             image_to_rgb(list_image(values))
 
@@ -55,3 +55,16 @@ def test_compressed_list_out_of_range_is_refused():
     with pytest.raises(ImageConversionError, match=r'CompressedImage\.data: expected byte '
                        'values 0..255'):
         compressed_image_to_rgb(msg)
+
+
+def test_arrays_of_other_dtypes_are_checked_like_lists_not_reinterpreted():
+    values = [0, 1, 2, 253, 254, 255]
+    expected = image_to_rgb(list_image(bytes(values)))
+    for dtype in (np.int64, np.uint16, np.int32):
+        np.testing.assert_array_equal(image_to_rgb(list_image(np.asarray(values, dtype))),
+                                      expected)
+    with pytest.raises(ImageConversionError, match=r'expected byte values 0\.\.255, got values '
+                       r'in \[0, 300\]'):
+        image_to_rgb(list_image(np.asarray([0, 1, 2, 3, 4, 300], np.int64)))
+    with pytest.raises(ImageConversionError, match='expected a flat sequence of integers'):
+        image_to_rgb(list_image(np.full(6, 0.5)))

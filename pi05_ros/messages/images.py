@@ -95,8 +95,10 @@ IMREAD_COLOR_RGB: Optional[int] = getattr(cv2, 'IMREAD_COLOR_RGB', None)
 
 def _byte_view(data: Any, kind: str) -> np.ndarray:
     """Return ``data`` as a flat uint8 array, without copying when the buffer allows it."""
-    if isinstance(data, np.ndarray):
-        return np.ascontiguousarray(data).reshape(-1).view(np.uint8)
+    if isinstance(data, np.ndarray) and data.dtype == np.uint8:
+        return np.ascontiguousarray(data).reshape(-1)
+    if isinstance(data, np.ndarray):  # other dtypes: values checked like a list's, never viewed
+        return _list_bytes(data.reshape(-1), kind)
     if isinstance(data, (list, tuple)):
         return _list_bytes(data, kind)
     try:
@@ -108,13 +110,13 @@ def _byte_view(data: Any, kind: str) -> np.ndarray:
 
 
 def _list_bytes(data: Any, kind: str) -> np.ndarray:
-    """Return a list/tuple of ints as uint8, refusing values a byte cannot hold (no wrap)."""
+    """Return a list/tuple/array of ints as uint8, refusing values a byte cannot hold."""
     values = np.asarray(data)
     if values.size == 0:
         return values.astype(np.uint8).reshape(-1)
     if values.ndim != 1 or values.dtype.kind not in 'iub':
         raise ImageConversionError(
-            f'{kind}.data: expected a flat list of integers 0..255, got '
+            f'{kind}.data: expected a flat sequence of integers 0..255, got '
             f'{values.dtype} values of shape {values.shape}')
     low, high = int(values.min()), int(values.max())
     if low < 0 or high > 255:
