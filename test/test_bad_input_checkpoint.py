@@ -189,3 +189,14 @@ def test_convert_checks_destination_and_source_norm_stats_before_reading_weights
     assert err.startswith(f'pi05-convert: error: {stats}: norm_stats.state.q01: expected a 1-D '
                           'list of finite numbers') and err.count('\n') == 1
     assert not (tmp_path / 'out').exists()
+
+
+def test_policy_from_checkpoint_checks_the_weights_header_before_building(tmp_path):
+    from pi05_ros.policy.demo_assets import make_demo_checkpoint
+    from pi05_ros.policy.runtime import Policy
+
+    checkpoint = make_demo_checkpoint(tmp_path / 'ckpt', profile='demo', seed=0)
+    (checkpoint / 'config.json').unlink()  # the released 3.6 B geometry would be built
+    with pytest.raises(CheckpointError, match=f'{checkpoint} has no config.json, so the '
+                       'released PI0.5 architecture was assumed'):
+        Policy.from_checkpoint(checkpoint, 'demo', warmup=False)

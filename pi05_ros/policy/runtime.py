@@ -36,7 +36,7 @@ from pi05_ros.model.config import PI05Config
 from pi05_ros.model.loading import load_pi05_weights
 from pi05_ros.model.pi05 import PI05Model
 from pi05_ros.observation import Observation
-from pi05_ros.policy.checkpoint import open_checkpoint, sha256_file
+from pi05_ros.policy.checkpoint import check_weights, open_checkpoint, sha256_file
 from pi05_ros.policy.images import black_image
 from pi05_ros.policy.normalize import Normalizer
 from pi05_ros.policy.pipeline import ModelInputs, PolicyTransforms
@@ -164,6 +164,7 @@ class Policy:
         if not isinstance(profile, RobotProfile):
             profile = load_profile(profile)
         ckpt = open_checkpoint(checkpoint_dir, profile.asset_id, tokenizer_path)
+        check_weights(ckpt)  # the weights' header against the architecture, before building
         if ckpt.relative_actions and profile.action_space != 'delta':
             raise ValueError(
                 f'profile {profile.name!r} action.space: expected delta for LeRobot checkpoint '

@@ -364,7 +364,7 @@ def prepare_demo(args: argparse.Namespace, output: Path) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pi05_ros.policy.checkpoint import check_weights, CheckpointDirError, open_checkpoint
+    from pi05_ros.policy.checkpoint import CheckpointDirError
     from pi05_ros.policy.profiles import load_profile
     from pi05_ros.policy.runtime import Policy
     import torch
@@ -386,8 +386,6 @@ def run(args: argparse.Namespace) -> int:
     check_bag(args.bag, profile, options)  # bag and topic errors before the model loads
     start = time.perf_counter()
     try:
-        # the weights' header against the architecture, before the network is built
-        check_weights(open_checkpoint(args.checkpoint, profile.asset_id, args.tokenizer))
         policy = Policy.from_checkpoint(args.checkpoint, profile, tokenizer_path=args.tokenizer,
                                         device=args.device, dtype=args.dtype,
                                         num_steps=args.num_steps)
