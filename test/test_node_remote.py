@@ -117,3 +117,51 @@ def test_remote_backend_chunks_server_loss_and_recovery(ros_graph, tmp_path):
         for process in (server, restarted):
             if process is not None:
                 process.stop()
+
+
+def test_demo_loop_on_the_remote_backend_holds_while_the_server_is_gone(ros_graph, tmp_path):
+    """Run sim robot + policy node (remote) + executor: server gone -> hold; back -> policy."""
+    from ros_graph import latched_qos
+    from std_msgs.msg import String
+    ckpt = make_demo_checkpoint(tmp_path / 'demo', 'demo', seed=0)
+    args = ['--checkpoint', str(ckpt), '--profile', 'demo']
+    server = ServeProcess(args)  # the demo profile travels in the pi05_ros layout
+    sources = ros_graph.collect(String, '/pi05_executor/command_source', latched_qos())
+    restarted = None
+    try:
+        processes = [
+            ros_graph.start_node('sim_robot_node', name='sim_robot', params_file='demo.yaml',
+                                 params={'camera_width': 160, 'camera_height': 120}),
+            ros_graph.start_node('policy_node', name='pi05_policy', params_file='demo.yaml',
+                                 params={'backend': 'remote', 'remote.uri': server.uri,
+                                         'remote.timeout': 2.0, 'use_sim_time': False,
+                                         'default_prompt': 'pick up the cube'}),
+            ros_graph.start_node('executor_node', name='pi05_executor', params_file='demo.yaml',
+                                 params={'use_sim_time': False, 'executor.chunk_timeout': 1.0},
+                                 remaps={'~/action_chunk': 'pi05_policy/action_chunk'}),
+        ]
+
+        def is_policy(msg):
+            return msg.data == 'policy'
+
+        def is_hold(msg):
+            return msg.data == 'hold'
+        policy_count = len(sources.wait_for(1, 60.0, is_policy))
+        hold_count = len([m for m in sources.messages if is_hold(m)])
+        server.stop(kill=True)
+        gone = time.monotonic()
+        sources.wait_for(hold_count + 1, 15.0, is_hold)
+        held_after = sources.times[-1] - gone
+        assert sources.last.data == 'hold'
+        restarted = ServeProcess(args, port=server.port)
+        back = time.monotonic()
+        sources.wait_for(policy_count + 1, 30.0, is_policy)
+        print(f'server killed: executor holding after {held_after:.2f} s; restarted: policy '
+              f'again after {sources.times[-1] - back:.2f} s')
+        for process in processes:
+            result = process.stop()
+            assert result.code == 0, result.log[-3000:]
+    finally:
+        for process in (server, restarted):
+            if process is not None:
+                process.stop()
