@@ -280,3 +280,24 @@ def test_demo_serves_until_terminated():
     assert (directory / 'model.safetensors').is_file()
     assert server.stop() == 0
     assert not directory.exists()  # removed at shutdown
+
+
+def test_works_against_an_openpi_style_server():
+    """Metadata without our keys, float32 actions packed by openpi_client, openpi's timing keys."""
+    openpi_msgpack = pytest.importorskip('openpi_client.msgpack_numpy')
+    from pi05_ros.policy.wire import wire_actions_to_positions
+    rng = np.random.default_rng(12)
+    velocities = rng.uniform(-1, 1, (15, 8)).astype(np.float32)  # pi05_droid: 15 rows
+    reply = openpi_msgpack.packb({'actions': velocities, 'policy_timing': {'infer_ms': 80.0},
+                                  'server_timing': {'infer_ms': 81.0}})
+    server = FakeServer([reply], metadata={})
+    try:
+        remote = RemotePolicy(server.uri, 'droid', timeout=5)
+        observation = _observation(remote.profile, rng, 77, (224, 224, 3))
+        chunk = remote.infer(observation)
+        expected = wire_actions_to_positions(remote.profile, velocities, observation.state)
+        assert chunk.positions.tobytes() == expected.tobytes()
+        assert chunk.stamp_ns == 77 and chunk.timing_ms['server'] == 81.0
+        remote.close()
+    finally:
+        server.close()
