@@ -110,7 +110,10 @@ def test_remote_chunks_equal_in_process_and_keep_the_observation_stamp(droid_ser
     assert sent < remote.last_request_bytes < sent + 2000
     assert remote.connections == 1
     assert remote.server_metadata['layout'] == 'droid'
-    assert remote.model_identity['uri'] == droid_server.uri
+    identity = remote.model_identity
+    assert identity['uri'] == droid_server.uri
+    assert identity['device'] == f'cpu at {droid_server.uri}'
+    assert identity['checkpoint'] == str(droid_checkpoint)
     remote.close()
 
 

@@ -104,8 +104,13 @@ class RemotePolicy:
         identity = {'backend': 'remote', 'uri': self.uri, 'profile': self.profile.name,
                     'layout': self.layout}
         meta = self.server_metadata or {}
-        for key, value in dict(meta.get('model') or {}).items():
+        model = dict(meta.get('model') or {})
+        for key, value in model.items():
             identity[f'server.{key}'] = str(value)
+        # the keys the in-process Policy has, as the server reports them
+        identity['checkpoint'] = str(model.get('checkpoint', '(on the server)'))
+        identity['config'] = str(model.get('config', 'unknown'))
+        identity['device'] = f"{model.get('device', 'server')} at {self.uri}"
         if 'server' in meta:
             identity['server'] = str(meta['server'])
         return identity
