@@ -33,7 +33,7 @@ inside that wait fail at once with the reason and the time left.
 
 import threading
 import time
-from typing import Callable, Dict, Optional, Union
+from typing import Callable, Dict, Optional, Tuple, Union
 
 import numpy as np
 from pi05_ros.control.action_chunk import ActionChunk
@@ -97,6 +97,14 @@ class RemotePolicy:
     @property
     def connected(self) -> bool:
         return self._ws is not None
+
+    @property
+    def noise_shape(self) -> Optional[Tuple[int, int]]:
+        """(action_horizon, action_dim) of pi05-serve's model (connects); None for others."""
+        if self.server_metadata is None:
+            self.connect()
+        shape = (self.server_metadata or {}).get('noise_shape')
+        return None if shape is None else (int(shape[0]), int(shape[1]))
 
     @property
     def model_identity(self) -> Dict[str, str]:

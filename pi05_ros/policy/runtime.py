@@ -198,6 +198,11 @@ class Policy:
         return policy
 
     @property
+    def noise_shape(self) -> Tuple[int, int]:
+        """(action_horizon, action_dim): the shape of ``infer``'s noise."""
+        return self.config.action_horizon, self.config.action_dim
+
+    @property
     def model_identity(self) -> Dict[str, str]:
         """Checkpoint path, config summary, sha256 of model.safetensors (computed once), ..."""
         if self._weights_path is not None and 'weights_sha256' not in self._identity:

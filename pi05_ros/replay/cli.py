@@ -69,6 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help='report directory (default: ./%(default)s)')
     model = parser.add_argument_group('policy')
     model.add_argument('--checkpoint', help='PI0.5 checkpoint directory')
+    model.add_argument('--remote', metavar='ws://HOST:PORT',
+                       help="infer on a policy server (pi05-serve, or openpi's serve_policy.py) "
+                       'instead of a local checkpoint')
+    model.add_argument('--remote-timeout', type=float, default=30.0,
+                       help='seconds to wait for each remote response (default: %(default)s)')
     model.add_argument('--profile', help='robot profile: a name (droid, aloha, ...) or a YAML '
                        'path (--demo: demo)')
     model.add_argument('--asset-id', metavar='ID',
@@ -386,16 +391,21 @@ def run(args: argparse.Namespace) -> int:
     check_bag(args.bag, profile, options)  # bag and topic errors before the model loads
     start = time.perf_counter()
     try:
-        policy = Policy.from_checkpoint(args.checkpoint, profile, tokenizer_path=args.tokenizer,
-                                        device=args.device, dtype=args.dtype,
-                                        num_steps=args.num_steps)
+        if args.remote:
+            from pi05_ros.policy.remote import RemotePolicy
+            policy = RemotePolicy(args.remote, profile, timeout=args.remote_timeout)
+            policy.connect()  # a server that is not there fails now, not mid-replay
+        else:
+            policy = Policy.from_checkpoint(args.checkpoint, profile,
+                                            tokenizer_path=args.tokenizer, device=args.device,
+                                            dtype=args.dtype, num_steps=args.num_steps)
     except CheckpointDirError as err:
         if 'no norm stats for asset_id' not in str(err):
             raise
         raise CheckpointDirError(f'{err} (pi05-replay: --asset-id ID; a checkpoint without '
                                  'assets/ needs assets/ID/norm_stats.json)') from err
     load_s = time.perf_counter() - start
-    run_info = {'checkpoint': str(args.checkpoint), 'model': policy.model_identity,
+    run_info = {'checkpoint': str(args.remote or args.checkpoint), 'model': policy.model_identity,
                 'note': DEMO_NOTE if args.demo else '',
                 'model_load_s': load_s, 'command': ' '.join([PROG] + sys.argv[1:]),
                 'params_file': None if params_file is None else str(params_file),
@@ -426,7 +436,8 @@ def run(args: argparse.Namespace) -> int:
 def main(argv: Optional[List[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if not args.demo and (not args.bag or not args.checkpoint or not args.profile):
+    if not args.demo and (not args.bag or not (args.checkpoint or args.remote)
+                          or not args.profile):
         print(f'{parser.format_usage().rstrip()}\n{PROG}: error: BAG, --checkpoint and '
               f'--profile are required (or use --demo); see {PROG} --help', file=sys.stderr)
         return EXIT_USAGE

@@ -300,7 +300,7 @@ class Replayer:
         self._camera_of_topic = {t: c for c, t in topics.cameras.items()}
         self._checked_formats: Dict[str, str] = {}
         self._rng = np.random.default_rng(options.seed)
-        self._noise_shape = (policy.config.action_horizon, policy.config.action_dim)
+        self._noise_shape = policy.noise_shape  # None: a remote server draws its own noise
         self._period_ns = _ns(1.0 / options.inference_rate_hz)
         self._tick_ns = _ns(1.0 / options.executor_rate_hz)
         self._fixed_delay_ms = options.inference_delay_ms  # None: measured
@@ -430,7 +430,8 @@ class Replayer:
             for reason in not_ready.reasons:
                 self.record.skipped[_reason_kind(reason)] += 1
             return
-        noise = self._rng.standard_normal(self._noise_shape).astype(np.float32)
+        noise = (None if self._noise_shape is None else
+                 self._rng.standard_normal(self._noise_shape).astype(np.float32))
         chunk = self.policy.infer(observation, noise=noise)
         self.record.timings.append(dict(chunk.timing_ms))
         delay_ms = self._delay_ms()
