@@ -214,3 +214,10 @@ def test_bad_prefix_actions_are_refused(golden_dir, prefix):
     with pytest.raises(InputError, match='prefix_actions'):
         model.sample_actions(**inputs, noise=noise, prefix_actions=prefix, delay=2,
                              execution_horizon=10)
+
+
+def test_guidance_under_inference_mode_is_refused(golden_dir):
+    _, model, inputs, noise = _setup(golden_dir, 'tiny')
+    with torch.inference_mode(), pytest.raises(InputError, match='inference_mode'):
+        model.sample_actions(**inputs, noise=noise, prefix_actions=noise[:, HORIZON_S:],
+                             delay=2, execution_horizon=HORIZON_S)

@@ -396,6 +396,9 @@ class PI05Model(nn.Module):
         _check_number('guidance_weight_max', guidance_weight_max, 0.0)
         if prefix_actions is None or guidance_weight_max == 0:
             return None
+        if torch.is_inference_mode_enabled():
+            raise InputError('prefix_actions: RTC guidance needs autograd (a VJP per step); '
+                             'sample outside torch.inference_mode() (torch.no_grad() is fine)')
         if schedule not in rtc.SCHEDULES:
             raise InputError(f'schedule must be one of {rtc.SCHEDULES}, got {schedule!r}')
         _check_int('delay', delay, 0, horizon // 2)
