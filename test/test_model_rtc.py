@@ -14,11 +14,12 @@
 
 """Real-time chunking in the network: guided sampling toward the previous chunk."""
 
+import dataclasses
 import math
 from pathlib import Path
 
 from pi05_ros.model import check_golden, rtc
-from pi05_ros.model.pi05 import InputError
+from pi05_ros.model.pi05 import InputError, PI05Model
 import pytest
 import torch
 
@@ -221,3 +222,30 @@ def test_guidance_under_inference_mode_is_refused(golden_dir):
     with torch.inference_mode(), pytest.raises(InputError, match='inference_mode'):
         model.sample_actions(**inputs, noise=noise, prefix_actions=noise[:, HORIZON_S:],
                              delay=2, execution_horizon=HORIZON_S)
+
+
+def test_runtime_path_prefix_guidance_into_denoise_trajectory(golden_dir):
+    """The split API the runtime times (prefix, then steps) gives the same guided chunk."""
+    _, model, inputs, noise = _setup(golden_dir, 'tiny')
+    prefix = _previous_chunk(model, inputs, noise)
+    guidance = model.prefix_guidance(prefix, DELAY, HORIZON_S, 'exp', 10.0, noise.shape[0])
+    with torch.no_grad():
+        cache = model.fill_prefix_cache(*model.embed_prefix(**inputs))
+        steps = list(model.denoise_trajectory(cache, noise, guidance=guidance))
+    whole = model.sample_actions(**inputs, noise=noise, prefix_actions=prefix, delay=DELAY,
+                                 execution_horizon=HORIZON_S)
+    assert len(steps) == model.config.num_steps
+    assert torch.equal(steps[-1].x_next, whole)
+
+
+def test_short_horizon_bounds(golden_dir):
+    """pi05_droid's horizon 15: d <= 7, s in [d, 15 - d]."""
+    case = check_golden.load_case(golden_dir / 'tiny')
+    config = dataclasses.replace(case.config, action_horizon=15)
+    model = PI05Model(config).eval()
+    prefix = torch.zeros(1, 15, config.action_dim)
+    assert model.prefix_guidance(prefix, 7, 8, 'exp', 10.0, 1).weights.shape == (15,)
+    with pytest.raises(InputError, match='delay'):
+        model.prefix_guidance(prefix, 8, 8, 'exp', 10.0, 1)
+    with pytest.raises(InputError, match='execution_horizon'):
+        model.prefix_guidance(prefix, 7, 9, 'exp', 10.0, 1)
