@@ -49,15 +49,16 @@ def start_robot(graph, namespace, checkpoint=None):
     return nodes
 
 
-def chunk_from(state, delta, stamp_ns, rows=50, dt_ns=20_000_000):
-    """Return a JointTrajectory from the measured ``state`` to ``state + delta``."""
+def chunk_from(state, target, stamp_ns, rows=50, dt_ns=20_000_000):
+    """Return a JointTrajectory from the measured ``state`` to ``target`` (half-way), holding."""
     import numpy as np
     from builtin_interfaces.msg import Duration, Time
     from pi05_ros.control.action_chunk import ActionChunk
     from pi05_ros.messages import chunk_to_joint_trajectory, JointTrajectoryTypes
     from std_msgs.msg import Header
     from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
-    ramp = np.linspace(0.0, 1.0, rows)[:, None] * np.asarray(delta)[None, :]
+    delta = np.asarray(target) - np.asarray(state)
+    ramp = np.clip(np.linspace(0.0, 2.0, rows), 0.0, 1.0)[:, None] * delta[None, :]
     chunk = ActionChunk(np.asarray(state)[None, :] + ramp, stamp_ns, dt_ns, JOINTS)
     types = JointTrajectoryTypes(JointTrajectory, JointTrajectoryPoint, Header, Time, Duration)
     return chunk_to_joint_trajectory(chunk, types)
@@ -78,10 +79,10 @@ def spread(commands):
 
 def assert_topics_are_per_robot(graph):
     """Every robot topic exists in both namespaces and none is left in the root namespace."""
+    expected = {f'{namespace}/{topic}' for namespace in ROBOTS for topic in ROBOT_TOPICS}
+    graph.wait_until(lambda: expected <= set(graph.topic_types()), timeout=15.0,
+                     message=f'not every robot topic was discovered: {sorted(expected)}')
     topics = graph.topic_types()
-    for namespace in ROBOTS:
-        missing = [t for t in ROBOT_TOPICS if f'{namespace}/{t}' not in topics]
-        assert missing == [], (namespace, sorted(topics))
     assert [t for t in ROBOT_TOPICS if f'/{t}' in topics] == [], sorted(topics)
     for namespace in ROBOTS:  # one executor commands each robot, one robot listens
         commands = f'{namespace}/sim_robot/commands'
@@ -103,13 +104,20 @@ def test_two_namespaced_robots_each_executor_drives_only_its_own(ros_graph):
         modes[namespace].wait_for(1, 20.0, lambda m: m.data == 'POLICY')
     assert_topics_are_per_robot(ros_graph)
     before = {ns: positions(states[ns]) for ns in ROBOTS}
-    # play robot1's policy only: a chunk moving joint_1 by +0.3 rad over 1 s
+    # play robot1's policy only: chunks moving joint_1 by +0.3 rad
     chunks = ros_graph.publisher(JointTrajectory, '/robot1/pi05_policy/action_chunk')
     ros_graph.wait_for_subscribers(chunks)
-    delta = [0.3, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
-    chunks.publish(chunk_from(before['/robot1'], delta, ros_graph.now_ns()))
-    ros_graph.wait_until(lambda: positions(states['/robot1'])[0] > before['/robot1'][0] + 0.25,
-                         timeout=10.0, message='robot1 did not follow its chunk')
+    target = [before['/robot1'][0] + 0.3] + before['/robot1'][1:]
+    # from the measured state to one target, every 0.5 s (as a policy does): a first message
+    # sent while discovery still settles, or computed before the engage, does not decide it
+    timer = ros_graph.every(0.5, lambda: chunks.publish(
+        chunk_from(positions(states['/robot1']), target, ros_graph.now_ns())))
+    try:
+        ros_graph.wait_until(
+            lambda: positions(states['/robot1'])[0] > before['/robot1'][0] + 0.25,
+            timeout=10.0, message='robot1 did not follow its chunks')
+    finally:
+        timer.cancel()
     time.sleep(0.5)  # robot2 had every chance to move
     moved = [abs(a - b) for a, b in zip(positions(states['/robot2']), before['/robot2'])]
     assert max(moved) < 1e-6, moved
