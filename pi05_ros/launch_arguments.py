@@ -35,6 +35,8 @@ POLICY_ARGUMENTS = (
     ('use_sim_time', 'false', 'Follow /clock (bag replay, simulation).'),
     ('namespace', '', 'Namespace of the nodes (robot topics are relative: they follow it).'),
     ('autostart', 'true', 'The policy node configures and activates itself.'),
+    ('backend', '', "'local' or 'remote' (a policy server; empty: the parameter file's)."),
+    ('remote_uri', '', 'ws://host:port of the policy server for backend remote.'),
 )
 DEMO_DEFAULTS: Mapping[str, Tuple[str, str]] = {
     'params_file': ('demo.yaml', 'Parameter file (default: share/pi05_ros/config/demo.yaml).'),
@@ -47,7 +49,8 @@ DEMO_DEFAULTS: Mapping[str, Tuple[str, str]] = {
 # launch argument -> policy node parameter, set only when the argument is not empty
 STRING_OVERRIDES: Mapping[str, str] = {
     'checkpoint_dir': 'checkpoint_dir', 'tokenizer_path': 'tokenizer_path',
-    'prompt': 'default_prompt', 'device': 'device', 'dtype': 'dtype'}
+    'prompt': 'default_prompt', 'device': 'device', 'dtype': 'dtype', 'backend': 'backend',
+    'remote_uri': 'remote.uri'}
 
 
 Table = Tuple[Tuple[str, str, str], ...]

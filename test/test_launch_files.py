@@ -30,7 +30,7 @@ import pytest
 
 LAUNCH = Path(__file__).resolve().parents[1] / 'launch'
 ISSUE_ARGUMENTS = {'params_file', 'checkpoint_dir', 'tokenizer_path', 'prompt', 'device',
-                   'dtype', 'use_sim_time', 'namespace', 'autostart'}
+                   'dtype', 'use_sim_time', 'namespace', 'autostart', 'backend', 'remote_uri'}
 NAMES = [name for name, _, _ in POLICY_ARGUMENTS]
 
 
