@@ -141,12 +141,8 @@ class CommandedState:
         velocities, accelerations (J,)); it is clipped into the limits. ``velocity_scale`` in
         (0, 1] scales the velocity limits for this step (teleop ramps).
         """
-        if not 0.0 < velocity_scale <= 1.0:
-            raise CommandedStateError(
-                f'velocity_scale: expected in (0, 1], got {velocity_scale}')
-        if dt_s <= 0.0:
+        if not self._begin_step(dt_s, velocity_scale):
             return False
-        self._velocity_scale = velocity_scale
         target = self._clipped(reference(dt_s))
         trajectory = self._solve(None, ControlInterface.Position, Synchronization.Time, dt_s,
                                  target)
@@ -227,12 +223,8 @@ class CommandedState:
         Returns True once every joint is there. For a target that does not move (teleop):
         time-optimal per joint, one Ruckig solve.
         """
-        if not 0.0 < velocity_scale <= 1.0:
-            raise CommandedStateError(
-                f'velocity_scale: expected in (0, 1], got {velocity_scale}')
-        if dt_s <= 0.0:
+        if not self._begin_step(dt_s, velocity_scale):
             return False
-        self._velocity_scale = velocity_scale
         zeros = np.zeros_like(self.positions)
         target = self._clipped((positions, zeros, zeros))
         trajectory = self._solve(None, ControlInterface.Position, Synchronization.No, None,
@@ -241,6 +233,16 @@ class CommandedState:
             self._braking_step(dt_s)
         self._commit(self._inside_position_limits(step, dt_s))
         return bool(np.array_equal(self.positions, target[0]))
+
+    def _begin_step(self, dt_s: float, velocity_scale: float) -> bool:
+        """Check the velocity scale and take it for this step; False when dt_s is no step."""
+        if not 0.0 < velocity_scale <= 1.0:
+            raise CommandedStateError(
+                f'velocity_scale: expected in (0, 1], got {velocity_scale}')
+        if dt_s <= 0.0:
+            return False
+        self._velocity_scale = velocity_scale
+        return True
 
     def brake(self, dt_s: float) -> None:
         """Move ``dt_s`` along the fastest stop to rest (velocity and acceleration zero)."""
