@@ -176,30 +176,11 @@ def test_profile_reader_raises_only_profile_errors(workdir, data):
 @pytest.fixture(scope='module')
 def lerobot_dir(workdir):
     """Return a LeRobot pi05 directory: config.json and both processor pipelines with stats."""
-    import numpy as np
-    from safetensors.numpy import save_file
+    from test_policy_checkpoint import write_lerobot_checkpoint
 
     directory = workdir / 'lerobot_good'
     directory.mkdir()
-    (directory / 'model.safetensors').write_bytes(b'')
-    (directory / 'tokenizer.model').write_bytes(b'sp')
-    (directory / 'config.json').write_text(json.dumps({
-        'type': 'pi05', 'chunk_size': 30, 'max_action_dim': 32, 'tokenizer_max_length': 200,
-        'num_inference_steps': 5}))
-    norm_map = {'VISUAL': 'IDENTITY', 'STATE': 'QUANTILES', 'ACTION': 'QUANTILES'}
-    for pipeline, step, stats in (
-            ('policy_preprocessor', 'normalizer_processor',
-             {'observation.state.q01': [-1.0, 0.0], 'observation.state.q99': [1.0, 2.0],
-              'action.q01': [0.0], 'action.q99': [5.0]}),
-            ('policy_postprocessor', 'unnormalizer_processor',
-             {'action.q01': [0.0], 'action.q99': [4.0]})):
-        state_file = f'{pipeline}_step_0_{step}.safetensors'
-        save_file({k: np.asarray(v, dtype=np.float32) for k, v in stats.items()},
-                  str(directory / state_file))
-        (directory / f'{pipeline}.json').write_text(json.dumps({'steps': [
-            {'registry_name': step, 'config': {'norm_map': norm_map},
-             'state_file': state_file}]}))
-    return directory
+    return write_lerobot_checkpoint(directory)
 
 
 @FUZZ

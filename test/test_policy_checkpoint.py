@@ -95,10 +95,11 @@ def test_tokenizer_resolution_order(tmp_path, monkeypatch):
         resolve_tokenizer(ckpt, tmp_path / 'missing.model')
 
 
-def test_lerobot_directory_reads_config_and_processor_stats(tmp_path):
-    (tmp_path / 'model.safetensors').write_bytes(b'')
-    (tmp_path / 'tokenizer.model').write_bytes(b'sp')
-    (tmp_path / 'config.json').write_text(json.dumps({
+def write_lerobot_checkpoint(directory):
+    """Write a LeRobot pi05 directory: config.json and both processor pipelines with stats."""
+    (directory / 'model.safetensors').write_bytes(b'')
+    (directory / 'tokenizer.model').write_bytes(b'sp')
+    (directory / 'config.json').write_text(json.dumps({
         'type': 'pi05', 'chunk_size': 30, 'max_action_dim': 32, 'tokenizer_max_length': 200,
         'num_inference_steps': 5}))
     norm_map = {'VISUAL': 'IDENTITY', 'STATE': 'QUANTILES', 'ACTION': 'QUANTILES'}
@@ -110,9 +111,14 @@ def test_lerobot_directory_reads_config_and_processor_stats(tmp_path):
              {'action.q01': [0.0], 'action.q99': [4.0]})):
         state_file = f'{pipeline}_step_0_{step}.safetensors'
         save_file({k: np.asarray(v, dtype=np.float32) for k, v in stats.items()},
-                  str(tmp_path / state_file))
-        (tmp_path / f'{pipeline}.json').write_text(json.dumps({'steps': [
+                  str(directory / state_file))
+        (directory / f'{pipeline}.json').write_text(json.dumps({'steps': [
             {'registry_name': step, 'config': {'norm_map': norm_map}, 'state_file': state_file}]}))
+    return directory
+
+
+def test_lerobot_directory_reads_config_and_processor_stats(tmp_path):
+    write_lerobot_checkpoint(tmp_path)
     opened = open_checkpoint(tmp_path, 'ignored_for_lerobot')
     assert opened.layout == 'lerobot' and opened.norm_convention == 'lerobot'
     assert opened.norm_mode == 'quantile'

@@ -23,13 +23,13 @@ the tied ``paligemma_with_expert.paligemma.lm_head.weight`` name as ``save_model
 
 import argparse
 import json
-import os
 from pathlib import Path
 import shutil
 import struct
 import sys
 from typing import Dict, List, Mapping, Optional
 
+from pi05_ros.creatable import creation_problem
 from pi05_ros.model import convert_jax
 from pi05_ros.policy.normalize import load_norm_stats
 import torch
@@ -84,13 +84,11 @@ def _checkpoint_dir(src: Path) -> Path:
 
 def check_destination(dst: Path) -> None:
     """Refuse a destination that cannot be created or written, before anything is read."""
-    existing = dst
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
+    existing, problem = creation_problem(dst)
+    if problem == 'not a directory':
         raise ConvertError(f'DST {dst}: {existing} is not a directory, so {dst} cannot be '
                            'created')
-    if not os.access(existing, os.W_OK | os.X_OK):
+    if problem == 'not writable':
         raise ConvertError(f'DST {dst}: no write permission in {existing}')
 
 

@@ -26,7 +26,6 @@ import argparse
 import dataclasses
 import logging
 import math
-import os
 from pathlib import Path
 import shutil
 import sys
@@ -37,6 +36,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from pi05_ros.config_paths import find_config_file
 from pi05_ros.control.executor_params import (executor_settings, ExecutorSettings, NODE_NAME,
                                               per_joint, read_node_parameters)
+from pi05_ros.creatable import creation_problem
 from pi05_ros.replay.bag_io import describe
 from pi05_ros.replay.demo_bag import DemoBagSpec, write_demo_bag
 from pi05_ros.replay.evaluate import check_bag, ReplayOptions, run_replay
@@ -303,13 +303,11 @@ def delay_option(args: argparse.Namespace) -> str:
 
 def check_output_directory(output: Path) -> None:
     """Refuse an output directory that cannot be created or written, before any work."""
-    existing = output
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
+    existing, problem = creation_problem(output)
+    if problem == 'not a directory':
         raise ValueError(f'--output {output}: {existing} is not a directory, so the report '
                          'directory cannot be created there')
-    if not os.access(existing, os.W_OK | os.X_OK):
+    if problem == 'not writable':
         verb = 'written' if existing == output else f'created (no write permission in {existing})'
         raise ValueError(f'--output {output}: the report directory cannot be {verb}; choose '
                          'another with -o DIR')
