@@ -36,6 +36,7 @@ import tempfile
 import time
 from typing import Dict, List
 
+from machine import footer, header  # bench/ is sys.path[0]
 import numpy as np
 from pi05_ros.messages import message_to_rgb
 from pi05_ros.replay.bag_io import BagReader
@@ -120,8 +121,10 @@ def main() -> None:
     parser.add_argument('--repeats', type=int, default=3)
     parser.add_argument('--dir', help='where to write the temporary bags (default: $TMPDIR)')
     args = parser.parse_args()
+    print(header())
     with tempfile.TemporaryDirectory(dir=args.dir) as root:
         run(args.seconds, args.repeats, Path(root))
+    print(footer())
 
 
 if __name__ == '__main__':

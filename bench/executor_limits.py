@@ -40,7 +40,8 @@ from types import ModuleType
 from typing import Dict, List, Optional, Tuple
 
 from executor_tick import (  # bench/ is sys.path[0]
-    baseline_or_none, DEFAULT_BASELINE_REV, machine_line)
+    baseline_or_none, DEFAULT_BASELINE_REV)
+from machine import header
 import numpy as np
 from pi05_ros.control import action_chunk as new_action_chunk
 from pi05_ros.control import executor as new_executor
@@ -192,7 +193,7 @@ def main() -> None:
                         help='interpolations to run')
     args = parser.parse_args()
     baseline, description = baseline_or_none(args.baseline_rev)
-    print(machine_line())
+    print(header())
     print(description)
     _, stream = chunk_stream(args.seed, args.seconds)
     print(f'{NUM_JOINTS} joints, 500 Hz ticks, {len(stream)} chunks over {args.seconds:g} s '

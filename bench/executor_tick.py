@@ -37,7 +37,6 @@ import atexit
 import importlib
 import os
 from pathlib import Path
-import platform
 import shutil
 import subprocess
 import sys
@@ -47,6 +46,7 @@ import time
 from types import ModuleType
 from typing import Dict, List, Optional, Tuple
 
+from machine import footer, header  # bench/ is sys.path[0]
 import numpy as np
 from pi05_ros.control import action_chunk as new_action_chunk
 from pi05_ros.control import executor as new_executor
@@ -125,18 +125,6 @@ def baseline_or_none(rev: str) -> Tuple[Optional[Dict[str, ModuleType]], str]:
     commit = subprocess.run(['git', '-C', str(REPO), 'log', '-1', '--format=%h %s', rev],
                             capture_output=True, text=True, check=False)
     return modules, f'baseline = pi05_ros/control of git {commit.stdout.strip()[:80] or rev}'
-
-
-def machine_line() -> str:
-    """nproc, load average and the versions of python, numpy and ruckig, in one line."""
-    try:
-        from importlib.metadata import version
-        ruckig = version('ruckig')
-    except Exception:  # not installed as a distribution: the new executor would not import
-        ruckig = 'unknown'
-    load = ', '.join(f'{x:.2f}' for x in os.getloadavg())
-    return (f'machine: {platform.machine()}, nproc {os.cpu_count()}, load average {load}; '
-            f'python {platform.python_version()}, numpy {np.__version__}, ruckig {ruckig}')
 
 
 def chunk_rows(seconds: float, num_joints: int = NUM_JOINTS, seed: int = 0,
@@ -252,7 +240,7 @@ def main() -> None:
                         help='joint counts to measure')
     args = parser.parse_args()
     baseline, description = baseline_or_none(args.baseline_rev)
-    print(machine_line())
+    print(header())
     print(description)
     print(f'500 Hz ticks over {args.seconds:g} s, cubic; times in us; new: v 2, a 10, j 4000; '
           f'baseline: v 2, a 10; x = new / baseline')
@@ -261,7 +249,7 @@ def main() -> None:
         for scenario in SCENARIOS:
             results[(joints, scenario)] = run(joints, scenario, args.seconds, baseline)
     print('\n'.join(table(results)))
-    print(f'after the run: load average {", ".join(f"{x:.2f}" for x in os.getloadavg())}')
+    print(footer())
 
 
 if __name__ == '__main__':

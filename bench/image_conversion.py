@@ -37,6 +37,7 @@ from types import SimpleNamespace
 from typing import Callable, Dict, List, Sequence
 
 import cv2
+from machine import footer, header  # bench/ is sys.path[0]
 import numpy as np
 from pi05_ros.messages import message_to_rgb, rgb_to_compressed_fields, rgb_to_image_fields
 from pi05_ros.observation_cache import ObservationCache
@@ -282,6 +283,7 @@ def main() -> None:
     parser.add_argument('--repeat', type=int, default=5, help='repetitions per measurement')
     args = parser.parse_args()
     cv2.setNumThreads(1)  # what one replay worker / inference thread gets; comparable runs
+    print(header())
     frames = [synthetic_rgb(seed) for seed in range(6)]
     serialized = {e: [STORE.serialize_cdr(make_message(e, f, 0), msgtype_of(e)) for f in frames]
                   for e in ENCODINGS}
@@ -291,6 +293,7 @@ def main() -> None:
     bench_per_message(serialized, args.repeat * 5)
     bench_bag(frames, args.frames, args.repeat)
     bench_cache(frames, 50 * args.repeat)
+    print(footer())
 
 
 if __name__ == '__main__':

@@ -28,14 +28,14 @@ perf_counter. The table gives median and p99 in microseconds and the ratio new /
 """
 
 import argparse
-import os
 import time
 from types import ModuleType
 from typing import Dict, List, Optional, Tuple
 
 from executor_tick import (  # bench/ is sys.path[0]
-    baseline_or_none, cell, chunk_rows, DEFAULT_BASELINE_REV, machine_line, make_limits, MAX_JERK,
+    baseline_or_none, cell, chunk_rows, DEFAULT_BASELINE_REV, make_limits, MAX_JERK,
     MS, ROW_NS, stats)
+from machine import footer, header
 import numpy as np
 from pi05_ros.control import action_chunk as new_action_chunk
 from pi05_ros.control import executor as new_executor
@@ -128,7 +128,7 @@ def main() -> None:
                         help='joint counts to measure')
     args = parser.parse_args()
     baseline, description = baseline_or_none(args.baseline_rev)
-    print(machine_line())
+    print(header())
     print(description)
     print(f'500 Hz ticks over {args.seconds:g} s, cubic; times in us; x = new / baseline')
     print(f'{"joints":>6} {"call":<25}{"n":>7}{"new med":>10}{"new p99":>10}{"base med":>10}'
@@ -146,7 +146,7 @@ def main() -> None:
             notes.append(f'  {joints} joints, {implementation} {mode.upper()} ticks by source: '
                          f'{share}')
     print('\n'.join(notes))
-    print(f'after the run: load average {", ".join(f"{x:.2f}" for x in os.getloadavg())}')
+    print(footer())
 
 
 if __name__ == '__main__':

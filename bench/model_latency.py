@@ -39,6 +39,7 @@ import resource
 import time
 from typing import Callable, Dict, List
 
+from machine import footer, header  # bench/ is sys.path[0]
 import numpy as np
 from pi05_ros.model.config import PI05Config
 from pi05_ros.model.loading import init_random_weights, load_pi05_weights
@@ -187,6 +188,7 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.set_float32_matmul_precision('highest')
+    print(header())
     builders = [('geom (golden weights)', geom_model)]
     if not args.skip_full:
         label = ('full pi05' if args.full_depth >= 18
@@ -209,6 +211,7 @@ def main() -> None:
     print(f'batch 1, 3 cameras, prompt {args.prompt_len} tokens, 10 steps, '
           f'torch {torch.__version__}, {torch.get_num_threads()} CPU threads')
     print_table(rows)
+    print(footer())
 
 
 if __name__ == '__main__':

@@ -46,6 +46,7 @@ import threading
 import time
 from typing import Dict, List, Optional
 
+from machine import footer, header  # bench/ is sys.path[0]
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
@@ -203,6 +204,7 @@ def main() -> None:
     parser.add_argument('--default-transport', action='store_true',
                         help='also run without config/fastdds_large_frames.xml')
     args = parser.parse_args()
+    print(header())
     from pi05_ros.policy.demo_assets import make_demo_checkpoint
     work = Path(tempfile.mkdtemp(prefix='pi05_node_overhead_'))
     checkpoint = str(make_demo_checkpoint(work / 'checkpoint', 'demo', seed=0))
@@ -243,6 +245,7 @@ def main() -> None:
           'time [ms]; cyc: cycles; skip: skipped periods; prep: frames prepared on arrival; '
           'cam Hz: frames received per second, slowest camera')
     print(versions())
+    print(footer())
 
 
 if __name__ == '__main__':

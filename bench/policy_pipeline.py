@@ -34,6 +34,7 @@ import tempfile
 import time
 from typing import Callable, Dict, List
 
+from machine import footer, header  # bench/ is sys.path[0]
 import numpy as np
 from pi05_ros.observation import Observation
 from pi05_ros.policy.demo_assets import make_demo_checkpoint
@@ -83,6 +84,7 @@ def main() -> None:
 
     if args.torch_threads:
         torch.set_num_threads(args.torch_threads)
+    print(header())
     with tempfile.TemporaryDirectory() as directory:
         make_demo_checkpoint(directory)
         policy = Policy.from_checkpoint(directory, 'demo', seed=0)
@@ -124,6 +126,7 @@ def main() -> None:
     print(f'torch threads: {torch.get_num_threads()}; iterations: {args.iterations} '
           f'(infer: {args.infer_iterations})')
     print_table(rows, 'baseline: openpi_client serial')
+    print(footer())
 
 
 if __name__ == '__main__':

@@ -32,16 +32,13 @@ model), so both figures exclude the model.
 """
 
 import argparse
-import importlib.metadata
-import os
 from pathlib import Path
-import platform
 import re
 import subprocess
 import sys
 import tempfile
-import time
 
+from machine import footer, header  # bench/ is sys.path[0]
 import numpy as np
 
 LAYOUTS = ('droid', 'aloha', 'libero')
@@ -97,6 +94,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     parser.add_argument('--requests', type=int, default=200)
     args = parser.parse_args()
+    print(header())
     print(f'remote inference over loopback, {args.requests} requests per layout, '
           '640x480 frames resized to 224x224 on the robot side')
     print(f'{"layout":8} {"cams":>4} {"wire med/p99 ms":>17} {"robot side med/p99 ms":>22} '
@@ -109,10 +107,7 @@ def main() -> None:
                   f'{np.median(r["robot"]):11.2f}/{np.percentile(r["robot"], 99):<10.2f} '
                   f'{np.median(r["server"]):13.1f} {int(np.median(r["bytes"])):>10} '
                   f'{r["response_bytes"]:>10}')
-    print(f'machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, '
-          f'load {os.getloadavg()[0]:.2f}; python {platform.python_version()}, websockets '
-          f'{importlib.metadata.version("websockets")}, msgpack '
-          f'{importlib.metadata.version("msgpack")}; {time.strftime("%Y-%m-%d %H:%M")}')
+    print(footer())
 
 
 if __name__ == '__main__':
