@@ -55,6 +55,7 @@ from pi05_ros.observation_cache import JOINT_STATES, ObservationCache, Observati
 from pi05_ros.replay import metrics as replay_metrics
 from pi05_ros.replay import ros_types
 from pi05_ros.replay.bag_io import BagError, BagMessage, BagReader, BagWriter, describe
+from pi05_ros.replay.baselines import ChunkInput, score_baselines
 from pi05_ros.replay.ground_truth import GroundTruth, JOINT_STATE, JointStateMerger, TRUTH_TYPES
 from pi05_ros.replay.modes import detect_mode_topics, ModeEventLog, ModeTopics, replay_modes
 
@@ -256,6 +257,9 @@ class ReplayRecord:
     # every command tick() returned, with its accelerations (the log keeps no accelerations)
     tick_times_ns: List[int] = field(default_factory=list)
     tick_states: List[Tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)
+    chunk_inputs: List[ChunkInput] = field(default_factory=list)  # what each chunk saw
+    # every joint state passed to the executor: (stamp_ns, received_ns, positions)
+    joint_states: List[Tuple[int, int, np.ndarray]] = field(default_factory=list)
     inference_cycles: int = 0
     start_ns: int = 0
     end_ns: int = 0  # the bag time replayed up to
@@ -395,6 +399,7 @@ class Replayer:
         except ValueError:
             return  # malformed: the cache reports it for the next inference
         if positions is not None:
+            self.record.joint_states.append((int(stamp_ns), int(received_ns), positions))
             self.executor.update_joint_state(positions, stamp_ns, received_ns)
 
     # --- simulated clock --------------------------------------------------------------------
@@ -438,6 +443,11 @@ class Replayer:
         available_ns = now_ns + int(round(delay_ms * 1e6))
         self._busy_until_ns = available_ns
         self.record.chunks.append(chunk)
+        self.record.chunk_inputs.append(ChunkInput(
+            np.array(observation.state, dtype=np.float64),
+            int(observation.source_stamps_ns.get(JOINT_STATES, observation.stamp_ns)),
+            {c: int(s) for c, s in observation.source_stamps_ns.items() if c != JOINT_STATES},
+            observation.prompt))
         self.record.chunk_available_ns.append(available_ns)
         self.record.chunk_delay_ms.append(delay_ms)
         heapq.heappush(self._deliveries, (available_ns, len(self.record.chunks), chunk))
@@ -665,6 +675,8 @@ def run_replay(bag_path, profile, policy, options: Optional[ReplayOptions] = Non
     metrics = compute_metrics(record, replayer.truth, limits)
     # chunk and joint-state refusals by kind ('joint_state_from_future', 'stale', ...)
     metrics['executed']['executor_refusals'] = dict(replayer.executor.refusals)
+    metrics['baselines'] = score_baselines(record, *replayer.truth.series(), limits,
+                                           options.executor, _ns(1.0 / options.executor_rate_hz))
     if mode_log is not None:
         metrics['modes'] = replay_modes(
             mode_log, limits, options.executor, _ns(1.0 / options.executor_rate_hz),

@@ -122,6 +122,27 @@ def stream_error_summary(times_ns: np.ndarray, positions: np.ndarray, truth_time
     }
 
 
+def window_errors(times_ns: np.ndarray, positions: np.ndarray, truth_times_ns: np.ndarray,
+                  truth_values: np.ndarray, starts_ns: Sequence[int]) -> Dict[str, list]:
+    """
+    MAE and RMSE of a stream (T, J) within each window ``[starts[i], starts[i + 1])``.
+
+    The last window runs to the end of the stream. A window without a sample with truth is None.
+    Pairs a command stream with the chunks whose observations start the windows.
+    """
+    times_ns = np.asarray(times_ns, dtype=np.int64)
+    positions = np.asarray(positions, dtype=np.float64).reshape(times_ns.size, -1)
+    errors = positions - interpolate_series(truth_times_ns, truth_values, times_ns)  # (T, J)
+    window = np.searchsorted(np.asarray(starts_ns, dtype=np.int64), times_ns, side='right') - 1
+    mae, rmse = [], []
+    for i in range(len(starts_ns)):
+        inside = errors[window == i]
+        summary = _mae_rmse(inside, axis=None) if inside.size else None
+        mae.append(None if summary is None else to_list([summary['mae']])[0])
+        rmse.append(None if summary is None else to_list([summary['rmse']])[0])
+    return {'mae': mae, 'rmse': rmse}
+
+
 def latency_summary(timings: Sequence[Mapping[str, float]]) -> Dict[str, Dict[str, float]]:
     """Per stage (plus 'total' = sum of stages, if absent): count, mean, p50/p90/p99, max (ms)."""
     stages: Dict[str, List[float]] = {}
