@@ -72,7 +72,8 @@ def versions(distributions: Iterable[str] = DISTRIBUTIONS) -> str:
             continue
         if name == 'torch':
             import torch
-            found = f'{torch.__version__} ({torch.get_num_threads()} threads)'
+            threads = torch.get_num_threads()
+            found = f'{torch.__version__} ({threads} thread{"" if threads == 1 else "s"})'
         parts.append(f'{name.replace("ros-jazzy-", "")} {found}')
     return ', '.join(parts)
 

@@ -14,7 +14,10 @@
 
 """The network against openpi's golden vectors, through the check_golden command."""
 
+import os
 from pathlib import Path
+import subprocess
+import sys
 
 from pi05_ros.model import check_golden
 import pytest
@@ -39,6 +42,26 @@ def test_float32_reproduces_openpi_pytorch(golden_dir, case):
     rows = check_golden.run(golden_dir / case)
     assert all(r.ok for r in rows), check_golden.format_rows(rows)
     assert len(rows) >= 17
+
+
+def _cpu_has_avx2() -> bool:
+    try:
+        return ' avx2 ' in Path('/proc/cpuinfo').read_text().replace('\n', ' ')
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize('case', PYTORCH_CASES)
+def test_float32_is_bitwise_openpi_on_the_golden_kernels(golden_dir, case):
+    """On the AVX2 kernels the golden vectors were made with, every output is bit for bit."""
+    if not _cpu_has_avx2():
+        pytest.skip('this CPU has no AVX2: the golden kernel set cannot be selected')
+    env = dict(os.environ, ATEN_CPU_CAPABILITY='avx2', OMP_NUM_THREADS='2')
+    probe = ('import sys; from pi05_ros.model import check_golden as c; '
+             'rows = c.run(sys.argv[1]); print(max(r.max_abs for r in rows), len(rows))')
+    out = subprocess.run([sys.executable, '-c', probe, str(golden_dir / case)], env=env,
+                         capture_output=True, text=True, check=True).stdout.split()
+    assert (float(out[0]), int(out[1]) >= 17) == (0.0, True), out
 
 
 @pytest.mark.parametrize('case', JAX_CASES)
