@@ -270,10 +270,16 @@ class ExecutorNode(Node):
         return mode_config_from_parameters(self.params)
 
     def _limits_from_parameters(self) -> JointLimits:
-        return limits_from_parameters(self.params, self.joint_names)
+        return self._within_profile(limits_from_parameters(self.params, self.joint_names))
 
     def _limits_from_urdf(self, urdf: str) -> JointLimits:
-        return limits_from_parameters(self.params, self.joint_names, urdf=urdf)
+        return self._within_profile(
+            limits_from_parameters(self.params, self.joint_names, urdf=urdf))
+
+    def _within_profile(self, limits: JointLimits) -> JointLimits:
+        """Cap limits by the profile's own ``limits:`` (a ceiling, see doc/robots.md)."""
+        from pi05_ros.policy.profiles import cap_limits_by_profile
+        return cap_limits_by_profile(limits, self.params['profile'])
 
     def _setup_limits(self, group) -> None:
         source = self.params['limits.source']

@@ -15,8 +15,9 @@
 """
 Robot profiles: how one robot's joints, cameras and units map onto PI0.5's inputs and outputs.
 
-A profile is a YAML file in ``config/profiles/`` (see doc/policy.md for every field). Loading
-validates every field and raises :class:`ProfileError` naming the field. The two pure functions
+A profile is a YAML file in ``config/profiles/`` or anywhere else (see doc/policy.md for every
+field, doc/robots.md for a custom arm). Loading validates every field and raises
+:class:`ProfileError` naming the file, the field and what was expected. The two pure functions
 :func:`state_to_model` and :func:`actions_to_robot` do the robot <-> model conversions around
 normalization:
 
@@ -38,6 +39,9 @@ import yaml
 
 ACTION_SPACES = ('absolute', 'delta', 'velocity')
 NS_PER_S = 1_000_000_000
+LIMIT_KEYS = ('lower', 'upper', 'max_velocity', 'max_acceleration', 'max_jerk')
+JOINT_NAMES_HINT = ("set joint_names in the profile YAML, or give them: pi05-replay --joint-names "
+                    "a,b,c; the nodes' joint_names parameter; load_profile(..., joint_names=[...])")
 
 
 class ProfileError(ValueError):
@@ -83,6 +87,10 @@ class RobotProfile:
     state_convert: Mapping[str, str] = field(default_factory=dict)
     action_convert: Mapping[str, str] = field(default_factory=dict)
     action_clip: Mapping[str, Tuple[float, float]] = field(default_factory=dict)
+    # gripper dims: robot units (open, closed) <-> the model's 0 (open) .. 1 (closed)
+    grippers: Mapping[str, Tuple[float, float]] = field(default_factory=dict)
+    # a ceiling on the executor's limits (LIMIT_KEYS -> (J,) in joint_names order); empty: none
+    limits: Mapping[str, Tuple[float, ...]] = field(default_factory=dict)
     joint_states_topic: str = 'joint_states'  # relative: resolved in the node namespace
     default_prompt: Optional[str] = None
     description: str = ''
@@ -112,7 +120,8 @@ def state_to_model(profile: RobotProfile, state: np.ndarray) -> np.ndarray:
     (S,) robot state in ``state_names`` order -> (len(state_dims),) model-space state.
 
     Reorders into the model layout, applies the per-dimension sign flips, then the named unit
-    conversions (openpi's ``_decode_state`` order).
+    conversions (openpi's ``_decode_state`` order) and the gripper maps (robot units -> 0 open
+    .. 1 closed).
     """
     state = check_state(profile, state)
     index = {n: i for i, n in enumerate(profile.state_names)}
@@ -120,6 +129,9 @@ def state_to_model(profile: RobotProfile, state: np.ndarray) -> np.ndarray:
     for i, name in enumerate(profile.state_dims):
         if name in profile.state_convert:
             model[i] = CONVERSIONS[profile.state_convert[name]](model[i])
+        if name in profile.grippers:
+            open_, closed = profile.grippers[name]
+            model[i] = (model[i] - open_) / (closed - open_)
     return model
 
 
@@ -130,7 +142,8 @@ def actions_to_robot(profile: RobotProfile, actions: np.ndarray, state: np.ndarr
 
     Steps (openpi order): keep the first A = len(action_dims) dims; delta space adds the
     model-space state of the same joint on masked dims (AbsoluteActions); sign flips; named unit
-    conversions; clipping; velocity space integrates masked dims from the robot state:
+    conversions and gripper maps (0 open .. 1 closed -> robot units); clipping (robot units);
+    velocity space integrates masked dims from the robot state:
     ``q_k = q_0 + velocity_scale * dt * sum_{i<=k} v_i`` (row k is the target at (k+1)*dt).
     """
     actions = np.asarray(actions, dtype=np.float64)
@@ -148,6 +161,9 @@ def actions_to_robot(profile: RobotProfile, actions: np.ndarray, state: np.ndarr
     for i, name in enumerate(profile.action_dims):
         if name in profile.action_convert:
             out[:, i] = CONVERSIONS[profile.action_convert[name]](out[:, i])
+        if name in profile.grippers:
+            open_, closed = profile.grippers[name]
+            out[:, i] = open_ + out[:, i] * (closed - open_)
         if name in profile.action_clip:
             low, high = profile.action_clip[name]
             out[:, i] = np.clip(out[:, i], low, high)
@@ -271,6 +287,72 @@ def _cameras(value: object, where: str) -> Tuple[CameraSpec, ...]:
     return tuple(cameras)
 
 
+def _number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _grippers(value: object, state_dims: Tuple[str, ...], action_dims: Tuple[str, ...],
+              converted: Sequence[str], where: str) -> Dict[str, Tuple[float, float]]:
+    """``{joint: {open: x, closed: y}}`` -> ``{joint: (open, closed)}`` in robot units."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ProfileError(f'{where}: expected a mapping joint -> {{open: X, closed: Y}} (robot '
+                           f'units; the model sees 0 open .. 1 closed), got {value!r}')
+    dims = list(dict.fromkeys(state_dims + action_dims))
+    _subset(tuple(value), dims, where, 'the state/action dims')
+    out = {}
+    for name, entry in value.items():
+        at = f'{where}.{name}'
+        if not isinstance(entry, dict) or set(entry) != {'open', 'closed'}:
+            raise ProfileError(f'{at}: expected {{open: X, closed: Y}} (robot units), '
+                               f'got {entry!r}')
+        open_, closed = entry['open'], entry['closed']
+        if not (_number(open_) and _number(closed) and np.isfinite([open_, closed]).all()
+                and open_ != closed):
+            raise ProfileError(f'{at}: expected two different finite numbers for open and '
+                               f'closed, got open={open_!r}, closed={closed!r}')
+        if name in converted:
+            raise ProfileError(f'{at}: {name!r} also has a named conversion (state.convert / '
+                               'action.convert); use one of the two')
+        out[name] = (float(open_), float(closed))
+    return out
+
+
+def _limits(value: object, joints: Tuple[str, ...], where: str) -> Dict[str, Tuple[float, ...]]:
+    """``limits:`` -> ``{key: (J,) values}``, one value spread to every joint."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ProfileError(f'{where}: expected a mapping with some of {list(LIMIT_KEYS)}, '
+                           f'got {value!r}')
+    unknown = set(value) - set(LIMIT_KEYS)
+    if unknown:
+        raise ProfileError(f'{where}: unknown keys {sorted(unknown)} (allowed: '
+                           f'{list(LIMIT_KEYS)})')
+    out = {}
+    for key in LIMIT_KEYS:
+        if key not in value:
+            continue
+        raw = value[key]
+        values = raw if isinstance(raw, list) else [raw]
+        if len(values) == 1:
+            values = values * len(joints)
+        positive = key.startswith('max_')
+        expected = (f'a number > 0 or {len(joints)} of them (one per joint: '
+                    f'{", ".join(joints)})' if positive else
+                    f'a number or {len(joints)} of them (one per joint: {", ".join(joints)})')
+        if len(values) != len(joints) or not all(_number(v) for v in values) or (
+                positive and not all(v > 0 for v in values)) or any(np.isnan(values)):
+            raise ProfileError(f'{where}.{key}: expected {expected}, got {raw!r}')
+        out[key] = tuple(float(v) for v in values)
+    if 'lower' in out and 'upper' in out:
+        bad = [j for j, lo, hi in zip(joints, out['lower'], out['upper']) if not lo < hi]
+        if bad:
+            raise ProfileError(f'{where}: expected lower < upper on every joint, not on {bad}')
+    return out
+
+
 def _control_dt_ns(data: dict, where: str) -> int:
     if 'control_dt_ns' in data:
         return _positive_int(data['control_dt_ns'], f'{where}.control_dt_ns')
@@ -283,7 +365,8 @@ def _control_dt_ns(data: dict, where: str) -> int:
 
 TOP_KEYS = {'name', 'description', 'joint_names', 'state_names', 'joint_states_topic',
             'control_dt', 'control_dt_ns', 'chunk_rows', 'asset_id', 'prompt_format',
-            'normalization', 'default_prompt', 'cameras', 'state', 'action'}
+            'normalization', 'default_prompt', 'cameras', 'state', 'action', 'grippers',
+            'limits'}
 STATE_KEYS = {'dims', 'sign', 'convert'}
 ACTION_KEYS = {'dims', 'space', 'mask', 'velocity_scale', 'sign', 'convert', 'clip'}
 
@@ -326,6 +409,8 @@ def _apply_joint_names(data: dict, joint_names: Sequence[str], where: str) -> di
         if isinstance(data.get(section), dict):
             data[section] = {k: _rename(v, mapping) if k in ('dims', 'mask', 'convert', 'clip')
                              else v for k, v in data[section].items()}
+    if isinstance(data.get('grippers'), dict):
+        data['grippers'] = _rename(data['grippers'], mapping)
     return data
 
 
@@ -347,7 +432,7 @@ def profile_from_dict(data: Mapping, joint_names: Optional[Sequence[str]] = None
         raise ProfileError(f'{where}.name: expected a non-empty string, got {name!r}')
     if data.get('joint_names') is None:
         raise ProfileError(f"{where}.joint_names: this profile needs the robot's joint names; "
-                           'pass joint_names=[...] (ROS parameter joint_names)')
+                           f'{JOINT_NAMES_HINT}')
     joints = _names(data['joint_names'], f'{where}.joint_names')
     state_names = _names(data.get('state_names', list(joints)), f'{where}.state_names')
     state = _section(data, 'state', STATE_KEYS, where)
@@ -386,6 +471,14 @@ def profile_from_dict(data: Mapping, joint_names: Optional[Sequence[str]] = None
     if prompt is not None and not isinstance(prompt, str):
         raise ProfileError(f'{where}.default_prompt: expected a string, got {prompt!r}')
     description = data.get('description', '')
+    state_convert = _convert(state.get('convert'), state_dims, f'{where}.state.convert')
+    action_convert = _convert(action.get('convert'), action_dims, f'{where}.action.convert')
+    grippers = _grippers(data.get('grippers'), state_dims, action_dims,
+                         list(state_convert) + list(action_convert), f'{where}.grippers')
+    integrated = [g for g in grippers if space == 'velocity' and g in mask]
+    if integrated:
+        raise ProfileError(f'{where}.grippers: {integrated} are velocity-integrated '
+                           '(action.mask); a gripper map needs a position dim')
     return RobotProfile(
         name=name,
         joint_names=joints,
@@ -405,9 +498,11 @@ def profile_from_dict(data: Mapping, joint_names: Optional[Sequence[str]] = None
         velocity_scale=float(scale),
         state_sign=_signs(state.get('sign'), len(state_dims), f'{where}.state.sign'),
         action_sign=_signs(action.get('sign'), len(action_dims), f'{where}.action.sign'),
-        state_convert=_convert(state.get('convert'), state_dims, f'{where}.state.convert'),
-        action_convert=_convert(action.get('convert'), action_dims, f'{where}.action.convert'),
+        state_convert=state_convert,
+        action_convert=action_convert,
         action_clip=_clip(action.get('clip'), action_dims, f'{where}.action.clip'),
+        grippers=grippers,
+        limits=_limits(data.get('limits'), joints, f'{where}.limits'),
         joint_states_topic=topic,
         default_prompt=prompt,
         description=str(description),
@@ -438,6 +533,20 @@ def shipped_profiles() -> Tuple[str, ...]:
     return tuple(sorted(names))
 
 
+def _read_yaml(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(path.read_bytes().decode('utf-8'))
+    except UnicodeDecodeError as err:
+        raise ProfileError(f'profile {path}: not a UTF-8 YAML text file (byte {err.start} is '
+                           f'{err.object[err.start:err.start + 1]!r})') from None
+    except yaml.YAMLError as err:
+        detail = ' '.join(str(err).split())  # one line: PyYAML's message spans several
+        raise ProfileError(f'profile {path}: invalid YAML ({detail})') from None
+    if not isinstance(data, dict):
+        raise ProfileError(f'profile {path}: expected a mapping at the top level')
+    return data
+
+
 def load_profile(name_or_path: Union[str, Path], joint_names: Optional[Sequence[str]] = None,
                  **overrides) -> RobotProfile:
     """
@@ -450,15 +559,59 @@ def load_profile(name_or_path: Union[str, Path], joint_names: Optional[Sequence[
     if joint_names is not None and len(joint_names) == 0:
         joint_names = None  # an unset ROS string-array parameter
     path = profile_path(name_or_path)
-    try:
-        data = yaml.safe_load(path.read_bytes().decode('utf-8'))
-    except UnicodeDecodeError as err:
-        raise ProfileError(f'profile {path}: not a UTF-8 YAML text file (byte {err.start} is '
-                           f'{err.object[err.start:err.start + 1]!r})') from None
-    except yaml.YAMLError as err:
-        detail = ' '.join(str(err).split())  # one line: PyYAML's message spans several
-        raise ProfileError(f'profile {path}: invalid YAML ({detail})') from None
-    if not isinstance(data, dict):
-        raise ProfileError(f'profile {path}: expected a mapping at the top level')
+    data = _read_yaml(path)
     data.update(overrides)
     return profile_from_dict(data, joint_names=joint_names, source=str(path))
+
+
+def profile_for_joints(name_or_path: Union[str, Path],
+                       joint_names: Sequence[str]) -> RobotProfile:
+    """
+    Return the profile as a node commanding ``joint_names`` sees it.
+
+    The profile's own names when ``joint_names`` are they in any order, else the profile
+    renamed one to one (``load_profile(..., joint_names=...)``, as the policy node does).
+    """
+    own = _read_yaml(profile_path(name_or_path)).get('joint_names')
+    same = isinstance(own, list) and set(own) == set(joint_names) and len(own) == len(joint_names)
+    return load_profile(name_or_path, joint_names=None if same else list(joint_names))
+
+
+def cap_limits(limits, profile: RobotProfile):
+    """
+    Return ``limits`` (a JointLimits) inside the profile's ``limits`` ceiling, joint by name.
+
+    Position ranges are intersected, velocity / acceleration / jerk limits take the smaller
+    value; a profile without ``limits`` returns them unchanged.
+    """
+    if not profile.limits:
+        return limits
+    missing = [n for n in limits.joint_names if n not in profile.joint_names]
+    if missing:
+        raise ProfileError(f'profile {profile.source}.limits: no joints {missing} in the profile '
+                           f'(joint_names: {list(profile.joint_names)})')
+    index = [profile.joint_names.index(n) for n in limits.joint_names]
+
+    def ceiling(key: str, default: float) -> np.ndarray:
+        values = profile.limits.get(key)
+        return np.full(len(index), default) if values is None else np.asarray(values)[index]
+
+    jerk = np.full(len(index), np.inf) if limits.max_jerk is None else limits.max_jerk
+    capped_jerk = np.minimum(jerk, ceiling('max_jerk', np.inf))
+    return type(limits)(
+        limits.joint_names, np.maximum(limits.lower, ceiling('lower', -np.inf)),
+        np.minimum(limits.upper, ceiling('upper', np.inf)),
+        np.minimum(limits.max_velocity, ceiling('max_velocity', np.inf)),
+        np.minimum(limits.max_acceleration, ceiling('max_acceleration', np.inf)),
+        None if np.isinf(capped_jerk).all() else capped_jerk)
+
+
+def cap_limits_by_profile(limits, name_or_path: Union[str, Path]):
+    """
+    Return :func:`cap_limits` of ``limits`` by the profile file's ``limits:``, if it has any.
+
+    What the executor node and ``pi05-replay`` do with the limits of their parameters.
+    """
+    if not _read_yaml(profile_path(name_or_path)).get('limits'):
+        return limits
+    return cap_limits(limits, profile_for_joints(name_or_path, limits.joint_names))

@@ -76,6 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help='seconds to wait for each remote response (default: %(default)s)')
     model.add_argument('--profile', help='robot profile: a name (droid, aloha, ...) or a YAML '
                        'path (--demo: demo)')
+    model.add_argument('--joint-names', metavar='A,B,C',
+                       help="the robot's joint names, in the profile's order: required by a "
+                       'profile without joint_names (generic), else they rename its joints one '
+                       "to one (default: joint_names of the parameter file's pi05_policy or "
+                       'pi05_executor section)')
     model.add_argument('--asset-id', metavar='ID',
                        help='norm-stats asset of the checkpoint (assets/ID/norm_stats.json) '
                        "instead of the profile's asset_id")
@@ -184,6 +189,29 @@ def parse_values(option: str, text: str) -> List[float]:
     return values
 
 
+def parse_joint_names(text: str) -> List[str]:
+    """'a,b,c' -> ['a', 'b', 'c']; ValueError naming the option for an empty or repeated name."""
+    names = [name.strip() for name in text.split(',')]
+    if not all(names) or len(set(names)) != len(names):
+        raise ValueError(f'--joint-names: expected distinct comma-separated names like '
+                         f'joint_1,joint_2,joint_3, got {text!r}')
+    return names
+
+
+def joint_names_from_args(args: argparse.Namespace) -> Optional[List[str]]:
+    """--joint-names, else joint_names of the parameter file (policy, then executor section)."""
+    if args.joint_names is not None:
+        return parse_joint_names(args.joint_names)
+    path = params_file_for(args)
+    if path is None or not path.is_file():
+        return None
+    for node_name in ('pi05_policy', NODE_NAME):
+        params = read_node_parameters(path, node_name) or {}
+        if params.get('joint_names'):
+            return list(params['joint_names'])
+    return None
+
+
 def params_file_for(args: argparse.Namespace) -> Optional[Path]:
     """--params-file, else the package's config/<profile>.yaml when the profile is a name."""
     if args.params_file is not None:
@@ -248,7 +276,9 @@ def executor_settings_from_args(args: argparse.Namespace,
         if text is not None:
             limits = dataclasses.replace(
                 limits, **{field: per_joint(option, parse_values(option, text), len(names))})
-    return dataclasses.replace(settings, limits=limits.reordered(profile.joint_names)), path
+    from pi05_ros.policy.profiles import cap_limits
+    limits = cap_limits(limits.reordered(profile.joint_names), profile)  # the profile's ceiling
+    return dataclasses.replace(settings, limits=limits), path
 
 
 def limits_source(args: argparse.Namespace, params_file: Optional[Path]) -> str:
@@ -378,7 +408,7 @@ def run(args: argparse.Namespace) -> int:
     if args.demo:
         prepare_demo(args, output)
     overrides = {} if args.asset_id is None else {'asset_id': args.asset_id}
-    profile = load_profile(args.profile, **overrides)
+    profile = load_profile(args.profile, joint_names=joint_names_from_args(args), **overrides)
     settings, params_file = executor_settings_from_args(args, profile)
     options = options_from_args(args, settings)
     threads = args.threads if args.threads is not None else (1 if args.demo else None)
@@ -407,7 +437,9 @@ def run(args: argparse.Namespace) -> int:
                 'note': DEMO_NOTE if args.demo else '',
                 'model_load_s': load_s, 'command': ' '.join([PROG] + sys.argv[1:]),
                 'params_file': None if params_file is None else str(params_file),
-                'limits_source': limits_source(args, params_file),
+                'limits_source': limits_source(args, params_file) + (
+                    f"; capped by the profile's limits ({profile.source})" if profile.limits
+                    else ''),
                 'inference_delay_option': delay_option(args)}
     result = run_replay(args.bag, profile, policy, options, limits=settings.limits,
                         progress=not args.no_progress and sys.stderr.isatty(),
