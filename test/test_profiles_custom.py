@@ -49,7 +49,7 @@ def write(tmp_path, data, name='my_arm.yaml'):
 
 
 def edited(**changes):
-    """CUSTOM with dotted-path changes; a value of ``KeyError`` removes the key."""
+    """Return CUSTOM with dotted-path changes; a value of ``KeyError`` removes the key."""
     data = copy.deepcopy(CUSTOM)
     for dotted, value in changes.items():
         *parents, key = dotted.split('__')
