@@ -17,12 +17,25 @@ The action chunk: what the policy produces and the executor consumes.
 
 Row ``k`` of a chunk is the absolute joint target for time ``stamp_ns + (k + 1) * dt_ns``, where
 ``stamp_ns`` is the stamp of the observation the chunk was computed from.
+
+A chunk sampled by real-time chunking (:mod:`pi05_ros.policy.rtc`) carries :class:`RtcInfo`:
+its first ``delay_rows`` rows continue the chunk that was running when it was sampled, so the
+executor takes it without a blend when it arrives within them.
 """
 
 from dataclasses import dataclass, field
 from typing import Mapping, Optional, Tuple
 
 import numpy as np
+
+
+@dataclass(frozen=True)
+class RtcInfo:
+    """How a chunk was sampled under real-time chunking."""
+
+    delay_rows: int  # d: rows frozen to the previous chunk (they execute before it arrives)
+    guided: bool  # sampled with guidance toward the previous chunk
+    reason: str = ''  # why it was sampled plainly ('' when guided)
 
 
 @dataclass(frozen=True)
@@ -35,6 +48,10 @@ class ActionChunk:
     joint_names: Tuple[str, ...]
     velocities: Optional[np.ndarray] = None  # (H, J) float64 where known
     timing_ms: Mapping[str, float] = field(default_factory=dict)  # per-stage latency
+    # the network's raw output (action_horizon, action_dim) float32, in its normalized action
+    # frame (what real-time chunking continues); None where unknown (remote, wire)
+    model_actions: Optional[np.ndarray] = None
+    rtc: Optional[RtcInfo] = None  # None: not sampled under real-time chunking
 
     def __post_init__(self):
         positions = np.asarray(self.positions, dtype=np.float64)

@@ -27,7 +27,10 @@ It stays inside the position, velocity, acceleration and jerk limits at every ti
   into the running reference: rows whose time has passed are skipped (the chunk enters at
   ``now - stamp``) and the running reference is blended into the new chunk with a minimum-jerk
   weight. Blends overlap when chunks arrive faster than blends finish; at most MAX_BLEND_DEPTH
-  are evaluated per tick.
+  are evaluated per tick. A real-time-chunking chunk that arrives within its frozen rows
+  (:func:`continues_running`) already agrees with the running one there: it replaces the
+  reference without a blend, after the same checks (a first row away from the command is
+  refused), and the command still follows it within the limits.
 - ``tick(now)`` moves the commanded state along the reference (exactly where the reference is
   within the limits, time-optimally back onto it where it is not), or brakes it to rest when the
   chunk runs out, when joint states or chunks go stale, or on a fault.
@@ -37,6 +40,7 @@ It stays inside the position, velocity, acceleration and jerk limits at every ti
 """
 
 import copy
+import dataclasses
 from dataclasses import dataclass
 import math
 from typing import Dict, NamedTuple, Optional, Sequence, Tuple, Union
@@ -62,6 +66,18 @@ MAX_BLEND_DEPTH = 2  # blends evaluated per tick at most (chunks faster than ble
 MIN_ROWS = 2  # a chunk needs two rows to define a motion
 CATCH_UP_S = 0.1  # a splice from a command off its reference joins the reference this later
 MAX_ROLLOUT_S = 30.0  # a rollout that has not come to rest by then is cut there
+
+
+def continues_running(chunk: ActionChunk, first_row: int) -> bool:
+    """
+    Tell whether ``chunk`` continues the running chunk from ``first_row`` on (no blend needed).
+
+    True for a chunk sampled by real-time chunking with guidance whose first executed row is
+    within its frozen rows (``first_row <= rtc.delay_rows``): those rows were pulled onto the
+    chunk that runs. A chunk that arrives later than that is blended like any other.
+    """
+    rtc = chunk.rtc
+    return rtc is not None and rtc.guided and first_row <= rtc.delay_rows
 
 
 def _fold(reference: Reference, now_ns: int, in_place: bool = True) -> Reference:
@@ -181,6 +197,7 @@ class ChunkDecision:
     reason: str
     first_row: int = -1  # index of the first row that will be executed
     blend_s: float = 0.0  # length of the splice blend
+    continued: bool = False  # a real-time-chunking chunk taken without a blend
 
 
 class PendingRows(NamedTuple):
@@ -416,10 +433,9 @@ class TrajectoryExecutor:
                 now_ns, chunk, f'joint_names: expected {list(self.limits.joint_names)}, got '
                 f'{list(chunk.joint_names)}')
         if not np.array_equal(order, np.arange(order.size)):
-            chunk = ActionChunk(chunk.positions[:, order], chunk.stamp_ns, chunk.dt_ns,
-                                self.limits.joint_names,
-                                None if chunk.velocities is None else chunk.velocities[:, order],
-                                chunk.timing_ms)
+            chunk = dataclasses.replace(
+                chunk, positions=chunk.positions[:, order], joint_names=self.limits.joint_names,
+                velocities=None if chunk.velocities is None else chunk.velocities[:, order])
         reason = non_finite_reason(chunk) or self._timing_reason(chunk, now_ns)
         first_row = int(np.searchsorted(chunk.row_times_ns(), now_ns, side='right'))
         reason = reason or self._content_reason(chunk.positions, chunk, first_row)
@@ -434,13 +450,18 @@ class TrajectoryExecutor:
         old = self._command_reference(now_ns)
         start_ns = max(now_ns, new.start_ns)
         config = self.config
-        duration_ns = blend_duration_ns(old, new, start_ns, self.limits, config.blend_window_s,
-                                        config.max_blend_window_s, config.blend_headroom)
+        continued = continues_running(chunk, first_row) and self._active is not None
+        if continued:  # its rows up to now are the running ones: no blend, the command goes on
+            duration_ns = 0
+        else:
+            duration_ns = blend_duration_ns(old, new, start_ns, self.limits,
+                                            config.blend_window_s, config.max_blend_window_s,
+                                            config.blend_headroom)
         self._reference = new if duration_ns <= 0 else Blend(old, new, start_ns, duration_ns)
         self._active = new
         self._last_stamp_ns = chunk.stamp_ns
         self._last_accept_ns = now_ns
-        decision = ChunkDecision(True, '', first_row, duration_ns * NS)
+        decision = ChunkDecision(True, '', first_row, duration_ns * NS, continued)
         if self.log is not None:
             self.log.record_decision(now_ns, chunk.stamp_ns, decision)
         return decision

@@ -31,7 +31,7 @@ import time
 from typing import Dict, Mapping, Optional, Tuple, Union
 
 import numpy as np
-from pi05_ros.control.action_chunk import ActionChunk
+from pi05_ros.control.action_chunk import ActionChunk, RtcInfo
 from pi05_ros.model.config import PI05Config
 from pi05_ros.model.loading import load_pi05_weights
 from pi05_ros.model.pi05 import PI05Model
@@ -41,6 +41,7 @@ from pi05_ros.policy.images import black_image
 from pi05_ros.policy.normalize import Normalizer
 from pi05_ros.policy.pipeline import ModelInputs, PolicyTransforms
 from pi05_ros.policy.profiles import load_profile, RobotProfile
+from pi05_ros.policy.rtc import GuidanceRequest, RtcRuntime, RtcSettings
 from pi05_ros.policy.tokenizer import PromptTokenizer
 import torch
 
@@ -76,12 +77,14 @@ def _sync(device: torch.device) -> None:
 
 @torch.no_grad()
 def run_model(model: PI05Model, batch: ModelBatch, noise: torch.Tensor,
-              num_steps: Optional[int] = None) -> Tuple[torch.Tensor, Dict[str, float]]:
+              num_steps: Optional[int] = None, rtc: Optional[GuidanceRequest] = None
+              ) -> Tuple[torch.Tensor, Dict[str, float]]:
     """
     Run the network: prefix pass, then the Euler denoising -> (actions [B, H, A], timing ms).
 
     ``noise`` [B, H, A] float32 is x at t=1. Same result as ``model.sample_actions``; split so the
-    prefix and the denoising are timed separately.
+    prefix and the denoising are timed separately. ``rtc``: real-time chunking, the guided
+    sampling toward ``rtc.prefix_actions`` (H, A) (``sample_actions(prefix_actions=...)``).
     """
     device = noise.device
     masks = model.check_inputs(batch.images, batch.image_masks, batch.tokens, batch.token_mask)
@@ -91,8 +94,14 @@ def run_model(model: PI05Model, batch: ModelBatch, noise: torch.Tensor,
                                                         batch.token_mask))
     _sync(device)
     prefix_done = time.perf_counter()
+    guidance = None
+    if rtc is not None:
+        prefix = torch.from_numpy(np.ascontiguousarray(rtc.prefix_actions, dtype=np.float32))
+        prefix = prefix.to(device).expand(noise.shape[0], -1, -1)  # [B, H, A]
+        guidance = model.prefix_guidance(prefix, rtc.delay, rtc.execution_horizon,
+                                         rtc.schedule, rtc.guidance_weight_max, noise.shape[0])
     actions = noise
-    for step in model.denoise_trajectory(cache, noise, num_steps):
+    for step in model.denoise_trajectory(cache, noise, num_steps, guidance):
         actions = step.x_next
     _sync(device)
     end = time.perf_counter()
@@ -241,24 +250,35 @@ class Policy:
                              f'got {array.shape}')
         return torch.from_numpy(array).to(self.device)
 
+    def rtc_runtime(self, settings: RtcSettings) -> RtcRuntime:
+        """Return a real-time-chunking runtime for this policy (RtcConfigError if unusable)."""
+        return RtcRuntime(settings, self.profile, self.transforms.normalizer,
+                          self.config.action_horizon, self.config.action_dim)
+
     def preprocess(self, observation: Observation) -> ModelInputs:
         """Observation -> ModelInputs (numpy; see PolicyTransforms.preprocess)."""
         return self.transforms.preprocess(observation)
 
-    def infer(self, observation: Observation, noise: Optional[np.ndarray] = None) -> ActionChunk:
+    def infer(self, observation: Observation, noise: Optional[np.ndarray] = None,
+              rtc: Optional[GuidanceRequest] = None) -> ActionChunk:
         """
         Observation -> ActionChunk of ``chunk_rows`` absolute targets in the profile's joints.
 
         ``noise`` (action_horizon, action_dim) fixes the flow's starting point (replay, tests).
+        ``rtc`` (:class:`~pi05_ros.policy.rtc.GuidanceRequest`, from
+        :class:`~pi05_ros.policy.rtc.RtcRuntime`): sample with real-time-chunking guidance
+        toward the previous chunk; the chunk then carries ``rtc`` (delay rows, guided). The
+        chunk's ``model_actions`` is the network's raw output, for the next cycle's prefix.
         """
         start = time.perf_counter()
         inputs = self.transforms.preprocess(observation)
         batch = to_batch(inputs, self.device)
         noise_tensor = self._noise(noise)
         preprocessed = time.perf_counter()
-        actions, model_ms = run_model(self.model, batch, noise_tensor, self.num_steps)
+        actions, model_ms = run_model(self.model, batch, noise_tensor, self.num_steps, rtc)
         model_done = time.perf_counter()
-        positions = self.transforms.postprocess(actions[0].float().cpu().numpy(), inputs)
+        model_actions = actions[0].float().cpu().numpy()  # (H, A)
+        positions = self.transforms.postprocess(model_actions, inputs)
         end = time.perf_counter()
         timing = {
             'preprocess': (preprocessed - start) * 1e3,
@@ -270,7 +290,8 @@ class Policy:
         }
         return ActionChunk(positions=positions, stamp_ns=int(observation.stamp_ns),
                            dt_ns=self.profile.control_dt_ns, joint_names=self.profile.joint_names,
-                           timing_ms=timing)
+                           timing_ms=timing, model_actions=model_actions,
+                           rtc=None if rtc is None else RtcInfo(rtc.delay, True))
 
     def close(self) -> None:
         self.transforms.close()
