@@ -39,7 +39,7 @@ def one_torch_thread():
 
 @pytest.fixture(scope='module')
 def policy(golden_dir, tmp_path_factory):
-    """The golden `tiny` network (H = 50, 10 steps) as a demo-robot checkpoint."""
+    """Load the golden `tiny` network (H = 50, 10 steps) as a demo-robot checkpoint."""
     directory = tmp_path_factory.mktemp('tiny_rtc_ckpt')
     for name in ('model.safetensors', 'config.json'):
         shutil.copy(golden_dir / 'tiny' / name, directory)
@@ -63,6 +63,8 @@ def noise(seed):
 
 def test_guided_chunk_continues_the_previous_one_from_the_new_state(policy):
     """
+    Continue the running chunk in absolute targets, from where the robot moved to.
+
     Four rows after the first chunk's observation the robot has moved: the second chunk's first
     d rows, in absolute joint targets, are the first chunk's rows at the same times.
     """
