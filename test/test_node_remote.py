@@ -69,7 +69,7 @@ def test_remote_backend_chunks_server_loss_and_recovery(ros_graph, tmp_path):
     from diagnostic_msgs.msg import DiagnosticArray
     from trajectory_msgs.msg import JointTrajectory
     ckpt = make_demo_checkpoint(tmp_path / 'droid', 'droid', seed=0)
-    args = ['--checkpoint', str(ckpt), '--profile', 'droid']
+    args = ['--checkpoint', str(ckpt), '--profile', 'droid', '--api-key', 'robot-42']
     server = ServeProcess(args)
     chunks = ros_graph.collect(JointTrajectory, f'{NODE}/action_chunk')
     diagnostics = ros_graph.collect(DiagnosticArray, '/diagnostics')
@@ -79,7 +79,7 @@ def test_remote_backend_chunks_server_loss_and_recovery(ros_graph, tmp_path):
     restarted = None
     try:
         params = {'profile': 'droid', 'backend': 'remote', 'remote.uri': server.uri,
-                  'remote.timeout': 2.0, 'inference_rate_hz': 4.0,
+                  'remote.timeout': 2.0, 'remote.api_key': 'robot-42', 'inference_rate_hz': 4.0,
                   'default_prompt': 'pick up the cube'}
         params.update({f'cameras.{c}.topic': f'/{t}' for c, t in CAMERAS.items()})
         policy = ros_graph.start_node('policy_node', params_file='demo.yaml', params=params)

@@ -304,3 +304,23 @@ def test_works_against_an_openpi_style_server():
         remote.close()
     finally:
         server.close()
+
+
+def test_api_key_is_sent_and_a_refusal_names_the_parameter(droid_checkpoint):
+    profile = load_profile('droid')
+    server = PolicyServer(load_wire_policy(droid_checkpoint, profile, seed=0), profile,
+                          host='127.0.0.1', port=0, api_key='k3y')
+    uri = f'ws://127.0.0.1:{server.start()}'
+    try:
+        rng = np.random.default_rng(5)
+        observation = _observation(profile, rng, 5, (224, 224, 3))
+        keyed = RemotePolicy(uri, profile, timeout=30, api_key='k3y')
+        assert keyed.infer(observation).stamp_ns == 5
+        keyed.close()
+        for key in (None, 'wrong'):
+            remote = RemotePolicy(uri, profile, timeout=5, api_key=key)
+            with pytest.raises(RemotePolicyError,
+                               match=r'refused the API key \(HTTP 401\): set remote.api_key'):
+                remote.infer(observation)
+    finally:
+        server.stop()

@@ -26,7 +26,7 @@ from pi05_ros.policy.runtime import Policy
 from pi05_ros.policy.server import load_wire_policy, PolicyServer
 from pi05_ros.policy.wire import NOISE_KEY, packb, unpackb, wire_actions_to_positions
 import pytest
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 
@@ -195,5 +195,34 @@ def test_clients_queue_one_inference_at_a_time_and_a_leaver_disturbs_no_one(serv
             assert got.tobytes() == expected.tobytes()
         queued = sorted(r['server_timing']['queue_ms'] for r in results)
         assert queued[-1] > 250  # the last one waited for the others
+    finally:
+        server.stop()
+
+
+def test_api_key_admits_openpi_clients_that_send_it_and_refuses_the_rest(served):
+    policy, _, served_droid = served['droid']
+    profile = policy.profile
+    server = PolicyServer(served_droid.policy, profile, host='127.0.0.1', port=0,
+                          api_key='s3cret')
+    port = server.start()
+    try:
+        module = pytest.importorskip('openpi_client.websocket_client_policy')
+        client = module.WebsocketClientPolicy(host='127.0.0.1', port=port, api_key='s3cret')
+        assert client.get_server_metadata()['layout'] == 'droid'
+        rng = np.random.default_rng(9)
+        frames = _frames(rng, profile.camera_names)
+        state = rng.uniform(-0.5, 0.5, len(profile.state_names))
+        noise = rng.standard_normal((50, 32)).astype(np.float32)
+        result = client.infer(_openpi_request('droid', frames, state, noise))
+        expected = policy.infer(Observation(frames, state, PROMPT, 0), noise)
+        assert (wire_actions_to_positions(profile, result['actions'], state).tobytes()
+                == expected.positions.tobytes())
+        uri = f'ws://127.0.0.1:{port}'
+        for headers in (None, {'Authorization': 'Api-Key wrong'}):
+            with pytest.raises(InvalidStatus) as refused:
+                connect(uri, additional_headers=headers, open_timeout=5)
+            assert refused.value.response.status_code == 401
+        with urllib.request.urlopen(f'http://127.0.0.1:{port}/healthz', timeout=5) as reply:
+            assert reply.read() == b'OK\n'  # health checks need no key
     finally:
         server.stop()

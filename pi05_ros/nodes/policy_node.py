@@ -65,6 +65,7 @@ from pi05_ros.nodes.params import (above_zero, at_least_zero, declare_parameters
                                    STRING_ARRAY, watch_parameters)
 from pi05_ros.nodes.spin import spin_node
 from pi05_ros.observation_cache import JOINT_STATES, ObservationCache, ObservationNotReady
+from pi05_ros.policy.rtc import RTC_PARAMETERS, settings_from_parameters
 from rclpy.lifecycle import LifecycleNode, TransitionCallbackReturn
 from rclpy.qos import (DurabilityPolicy, HistoryPolicy, qos_profile_sensor_data, QoSProfile,
                        ReliabilityPolicy)
@@ -103,6 +104,9 @@ POLICY_PARAMETERS = (
     ParamSpec('remote.timeout', 2.0,
               'Remote backend: seconds to wait for a response (then no chunk; reconnects with '
               'backoff).', validate=above_zero),
+    ParamSpec('remote.api_key', '',
+              "Remote backend: sent as 'Authorization: Api-Key <key>' (pi05-serve --api-key, "
+              'or a proxy in front of openpi serve_policy.py); empty: no key.'),
     ParamSpec('tokenizer_path', '',
               'PaliGemma SentencePiece model (empty: the one next to the checkpoint).'),
     ParamSpec('device', 'cpu', "Torch device: 'cpu', 'cuda', 'cuda:1', ..."),
@@ -137,7 +141,7 @@ POLICY_PARAMETERS = (
               'next cycle in its callback, so the cycle finds it ready.'),
     ParamSpec('diagnostics_period', 1.0, 'Diagnostics period while not inferring [s].',
               dynamic=True, validate=above_zero),
-)
+) + tuple(ParamSpec(name, default, description) for name, default, description in RTC_PARAMETERS)
 
 
 def camera_parameters(name: str, topic: str) -> tuple:
@@ -204,6 +208,8 @@ class PolicyNode(LifecycleNode):
         self._worker = CycleWorker(self._inference_cycle, self._on_cycle_error)
         self._inferring = False
         self._policy = None
+        self._rtc = None  # RtcRuntime while configured with rtc.enabled
+        self._rtc_late: Optional[str] = None  # why the last RTC chunk came late
         self._cache = None
         self._input_subscriptions: list = []
         self._chunk_pub = None
@@ -224,12 +230,13 @@ class PolicyNode(LifecycleNode):
         self._error_message = None
         try:
             self._policy = self._load_policy()
+            self._rtc = self._make_rtc()
             self._cache = self._make_cache()
             self._create_interfaces()
         except Exception as error:  # noqa: B902 -- any failure is reported, never a crash
             self._fail(f'configure failed: {type(error).__name__}: {error}')
             self._destroy_interfaces()
-            self._policy = self._cache = None
+            self._policy = self._cache = self._rtc = None
             return TransitionCallbackReturn.FAILURE
         self._lifecycle_status = 'inactive'
         identity = self._identity()
@@ -241,6 +248,8 @@ class PolicyNode(LifecycleNode):
     def on_activate(self, state) -> TransitionCallbackReturn:
         result = super().on_activate(state)
         self.stats.last_cycle_start_ns = None
+        if self._rtc is not None:
+            self._rtc.reset('activated')  # nothing of ours runs: the first chunk is plain
         self._worker.start()
         self._inferring = True
         self._lifecycle_status = 'active'
@@ -256,21 +265,21 @@ class PolicyNode(LifecycleNode):
     def on_cleanup(self, state) -> TransitionCallbackReturn:
         self._stop_inference()
         self._destroy_interfaces()
-        self._policy = self._cache = None
+        self._policy = self._cache = self._rtc = None
         self._lifecycle_status = 'unconfigured'
         return TransitionCallbackReturn.SUCCESS
 
     def on_shutdown(self, state) -> TransitionCallbackReturn:
         self._stop_inference()
         self._destroy_interfaces()
-        self._policy = self._cache = None
+        self._policy = self._cache = self._rtc = None
         self._lifecycle_status = 'finalized'
         return TransitionCallbackReturn.SUCCESS
 
     def on_error(self, state) -> TransitionCallbackReturn:
         self._stop_inference()
         self._destroy_interfaces()
-        self._policy = self._cache = None
+        self._policy = self._cache = self._rtc = None
         self._fail('lifecycle error: cleaned up, back to unconfigured')
         return TransitionCallbackReturn.SUCCESS
 
@@ -327,6 +336,26 @@ class PolicyNode(LifecycleNode):
             self.get_logger().info(f'warm-up inference: {warmup_ms:.1f} ms')
         return policy
 
+    def _make_rtc(self):
+        """Return the real-time-chunking runtime when ``rtc.enabled`` (None otherwise)."""
+        settings = settings_from_parameters(self.params)
+        if not settings.enabled:
+            return None
+        if self.params['backend'] != 'local':
+            raise ValueError('rtc.enabled: needs backend local (real-time chunking guides the '
+                             f"network's sampling), got backend {self.params['backend']!r}")
+        runtime = self._policy.rtc_runtime(settings)
+        rows = 1e9 / self.params['inference_rate_hz'] / self._policy.profile.control_dt_ns
+        if rows > settings.execution_horizon:
+            self.get_logger().warning(
+                f'rtc.execution_horizon {settings.execution_horizon} is below the '
+                f'{rows:.1f} rows of one inference period: every cycle will be sampled '
+                'plainly (late cycle)')
+        self.get_logger().info(
+            f'real-time chunking: s={settings.execution_horizon}, '
+            f'beta={settings.guidance_weight_max}, schedule {settings.schedule}')
+        return runtime
+
     def _load_remote_policy(self):
         """Return a RemotePolicy for ``remote.uri`` (an unreachable server: retried per cycle)."""
         from pi05_ros.policy.profiles import load_profile
@@ -334,7 +363,8 @@ class PolicyNode(LifecycleNode):
         profile = load_profile(self.params['profile'], joint_names=self.params['joint_names'])
         self._declare_camera_parameters(profile)
         policy = RemotePolicy(self.params['remote.uri'], profile,
-                              timeout=self.params['remote.timeout'])
+                              timeout=self.params['remote.timeout'],
+                              api_key=self.params['remote.api_key'] or None)
         try:
             meta = policy.connect()
             self.get_logger().info(f'remote policy server {policy.uri}: '
@@ -594,7 +624,8 @@ class PolicyNode(LifecycleNode):
         ages = {source: now_ns - stamp for source, stamp in
                 observation.source_stamps_ns.items()}
         mark = _now_ms()
-        chunk = policy.infer(observation)
+        rtc = self._rtc
+        chunk = policy.infer(observation) if rtc is None else rtc.infer(policy, observation)
         timing['policy_infer_ms'] = _now_ms() - mark
         mark = _now_ms()
         msg = chunk_to_joint_trajectory(chunk, self._trajectory_types,
@@ -606,6 +637,8 @@ class PolicyNode(LifecycleNode):
         mark = _now_ms()
         self._chunk_pub.publish(msg)
         published_ns = self._now_ns()
+        if rtc is not None:  # observation to publication: the delay the next d comes from
+            self._rtc_late = rtc.record_delay(chunk.stamp_ns, published_ns)
         timing['node_publish_ms'] = _now_ms() - mark
         timing['cycle_ms'] = _now_ms() - start
         camera_stamps = [stamp for source, stamp in observation.source_stamps_ns.items()
@@ -666,6 +699,12 @@ class PolicyNode(LifecycleNode):
         values.update({f'age_ms.{k}': v for k, v in stats.ages_ms.items()})
         values.update({f'frame_rate_hz.{k}': v for k, v in self.frame_rates_hz().items()})
         values.update({f'latency_ms.{k}': v for k, v in stats.timing_ms.items()})
+        rtc = self._rtc
+        if rtc is None:
+            values['rtc.enabled'] = False
+        else:
+            values.update(rtc.status())
+            values['rtc.last_late'] = self._rtc_late or 'none'
         return values
 
     def publish_diagnostics(self) -> None:

@@ -58,6 +58,7 @@ class RemotePolicy:
     :param timeout: seconds to wait for a response (and to connect, unless ``connect_timeout``).
     :param backoff_initial: seconds before the first reconnection attempt after a failure.
     :param backoff_max: the longest wait between attempts.
+    :param api_key: sent as ``Authorization: Api-Key <key>``, as openpi_client does.
     :param clock_ns: monotonic clock in integer ns (tests pass their own).
     """
 
@@ -155,7 +156,7 @@ class RemotePolicy:
 
     def connect(self) -> Dict:
         """Connect now (waiting out no backoff) and return the server's metadata."""
-        from websockets.exceptions import InvalidHandshake, InvalidURI
+        from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI
         from websockets.sync.client import connect
         self._drop()
         try:
@@ -165,6 +166,12 @@ class RemotePolicy:
                          additional_headers=self._headers).__enter__()
         except ConnectionRefusedError:
             raise self._fail('connection refused (is the server running?)') from None
+        except InvalidStatus as err:
+            status = err.response.status_code
+            if status in (401, 403):
+                raise self._fail(f'the server refused the API key (HTTP {status}): set '
+                                 'remote.api_key to the key it was started with') from None
+            raise self._fail(f'the server refused the connection (HTTP {status})') from None
         except (TimeoutError, OSError, InvalidHandshake, InvalidURI) as err:
             raise self._fail(f'cannot connect ({type(err).__name__}: {err})') from None
         self._ws = ws

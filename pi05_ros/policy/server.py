@@ -22,7 +22,9 @@ Protocol (as openpi's ``WebsocketPolicyServer``): on connect the server sends th
 then each binary msgpack request (openpi's per-robot observation dict, see wire.py) gets one
 response ``{'actions': (H, J), 'policy_timing': {...}, 'server_timing': {'infer_ms',
 'prev_total_ms'}}``. A request that fails gets the error as a text frame, then the connection is
-closed with code 1011. ``GET /healthz`` answers 200 ``OK``.
+closed with code 1011. ``GET /healthz`` answers 200 ``OK``. With ``--api-key`` (or
+``$PI05_SERVE_API_KEY``) a websocket handshake must carry ``Authorization: Api-Key <key>``, the
+header openpi_client's ``WebsocketClientPolicy(api_key=...)`` sends; others get HTTP 401.
 
 Unlike openpi's server, inference runs off the event loop, on one worker thread per model:
 several clients' requests queue and run one at a time, keep-alive pings are answered meanwhile,
@@ -32,8 +34,10 @@ and a client that leaves mid-request does not disturb the others (its result is 
 import argparse
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
+import hmac
 import http
 import logging
+import os
 from pathlib import Path
 import signal
 import sys
@@ -64,18 +68,19 @@ class PolicyServer:
     Serve one policy (built on ``wire_profile(profile)``) on ``host:port`` (0: any free port).
 
     ``policy.infer(observation, noise)`` is called on one worker thread; ``metadata`` is sent
-    to every client on connect.
+    to every client on connect; ``api_key``: the key every websocket handshake must carry.
     """
 
     def __init__(self, policy, profile: RobotProfile, layout: Optional[str] = None,
                  host: str = '0.0.0.0', port: int = DEFAULT_PORT,
-                 metadata: Optional[Mapping] = None):
+                 metadata: Optional[Mapping] = None, api_key: Optional[str] = None):
         self.policy = policy
         self.profile = profile
         self.layout = layout_for(profile, layout)
         self.host = host
         self.port = port
         self.metadata = dict(metadata) if metadata is not None else self.default_metadata()
+        self._authorization = f'Api-Key {api_key}' if api_key else None
         self._worker = ThreadPoolExecutor(1, thread_name_prefix='pi05-serve-infer')
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._stop: Optional[asyncio.Future] = None
@@ -148,10 +153,14 @@ class PolicyServer:
         except ConnectionClosed:
             logger.info('connection from %s closed', websocket.remote_address)
 
-    @staticmethod
-    def _health(connection, request):
+    def _process_request(self, connection, request):
+        """Answer ``/healthz`` (no key needed); refuse a handshake without the API key."""
         if request.path == '/healthz':
             return connection.respond(http.HTTPStatus.OK, 'OK\n')
+        if self._authorization is not None and not hmac.compare_digest(
+                request.headers.get('Authorization', ''), self._authorization):
+            logger.warning('refused %s: missing or wrong API key', connection.remote_address)
+            return connection.respond(http.HTTPStatus.UNAUTHORIZED, 'missing or wrong API key\n')
         return None
 
     # -------------------------------------------------------------------------- running
@@ -162,7 +171,7 @@ class PolicyServer:
         self._loop = asyncio.get_running_loop()
         self._stop = self._loop.create_future()
         async with serve(self._handler, self.host, self.port, compression=None, max_size=None,
-                         process_request=self._health) as server:
+                         process_request=self._process_request) as server:
             self.port = server.sockets[0].getsockname()[1]
             self._started.set()
             await self._stop
@@ -203,6 +212,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--dtype', default='float32', choices=['float32', 'bfloat16'])
     parser.add_argument('--seed', type=int, default=None,
                         help='seed of the noise for requests that do not send their own')
+    parser.add_argument('--api-key', default=os.environ.get('PI05_SERVE_API_KEY') or None,
+                        help='require "Authorization: Api-Key KEY" on every connection '
+                             '(default: $PI05_SERVE_API_KEY; unset: no key)')
     return parser.parse_args(argv)
 
 
@@ -224,7 +236,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         layout_for(profile, args.layout)
         policy = load_wire_policy(args.checkpoint, profile, device=args.device,
                                   dtype=args.dtype, seed=args.seed)
-        server = PolicyServer(policy, profile, args.layout, args.host, args.port)
+        server = PolicyServer(policy, profile, args.layout, args.host, args.port,
+                              api_key=args.api_key)
         signal.signal(signal.SIGTERM, _interrupt)
         try:
             asyncio.run(_serve_and_announce(server))
