@@ -40,7 +40,7 @@ nanoseconds passed in):
 from collections import deque
 from dataclasses import dataclass, replace
 import math
-from typing import Deque, Dict, Optional
+from typing import Any, Deque, Dict, Mapping, Optional
 
 import numpy as np
 from pi05_ros.control.action_chunk import ActionChunk, RtcInfo
@@ -120,6 +120,34 @@ class RtcSettings:
         """Return the largest d the model takes with this s: min(s, H - s, H // 2)."""
         s = self.execution_horizon
         return min(s, action_horizon - s, action_horizon // 2)
+
+
+# the policy node's rtc.* parameters (name, default, description); pi05-replay reads the same
+# names from the pi05_policy section of a parameter file
+RTC_PARAMETERS = (
+    ('rtc.enabled', False,
+     'Real-time chunking: sample each chunk as the continuation of the one that runs '
+     '(guided toward it; the executor takes it without a blend). Local backend only.'),
+    ('rtc.execution_horizon', RtcSettings.execution_horizon,
+     'RTC s: rows of a chunk that run before the next takes over (at least the rows per '
+     'inference period; the guidance reaches rows [0, H - s)).'),
+    ('rtc.guidance_weight_max', RtcSettings.guidance_weight_max,
+     'RTC beta: clip of the guidance weight (5: the paper; 0: plain sampling).'),
+    ('rtc.schedule', RtcSettings.schedule,
+     "RTC soft mask after the d frozen rows: 'exp' (the paper), 'linear', 'ones', 'zeros'."),
+    ('rtc.delay_quantile', RtcSettings.delay_quantile,
+     'RTC: d = this quantile of the recent observation-to-publish delays, in rows.'),
+    ('rtc.delay_window', RtcSettings.delay_window, 'RTC: cycles the delay quantile covers.'),
+    ('rtc.warmup_cycles', RtcSettings.warmup_cycles,
+     'RTC: first cycles left out of the delay estimate (compilation, cold caches).'),
+)
+
+
+def settings_from_parameters(params: Mapping[str, Any]) -> RtcSettings:
+    """``rtc.*`` parameter values (missing ones: the defaults) -> RtcSettings (unchecked)."""
+    fields = {name.split('.', 1)[1]: params[name] for name, _, _ in RTC_PARAMETERS
+              if params.get(name) is not None}
+    return RtcSettings(**fields)
 
 
 @dataclass(frozen=True)
