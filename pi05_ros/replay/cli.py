@@ -40,6 +40,8 @@ from pi05_ros.creatable import creation_problem
 from pi05_ros.replay.bag_io import describe
 from pi05_ros.replay.demo_bag import DemoBagSpec, write_demo_bag
 from pi05_ros.replay.evaluate import check_bag, ReplayOptions, run_replay
+from pi05_ros.replay.identity import (choose_threads, cuda_install_hint, machine_load,
+                                      run_identity, versions)
 from pi05_ros.replay.report import delay_line, limits_line, write_report
 
 PROG = 'pi05-replay'
@@ -90,8 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument('--dtype', default='float32', choices=('float32', 'bfloat16'))
     model.add_argument('--num-steps', type=int, help='flow-matching steps (default: config)')
     model.add_argument('--seed', type=int, default=0, help='noise seed (default: %(default)s)')
-    model.add_argument('--threads', type=int, help='torch CPU threads (default: as torch decides; '
-                       '--demo: 1, fastest for the tiny model on a busy machine)')
+    model.add_argument('--threads', type=int, help='torch CPU threads (default: one per idle CPU, '
+                       'the CPUs minus the 1-minute load average, at least 1; --demo: 1, '
+                       'fastest for the tiny model)')
     topics = parser.add_argument_group("topics (default: the profile's)")
     topics.add_argument('--camera', action='append', default=[], metavar='NAME=TOPIC',
                         help='camera topic for a profile camera (repeatable)')
@@ -343,6 +346,18 @@ def check_output_directory(output: Path) -> None:
                          'another with -o DIR')
 
 
+def torch_threads(args: argparse.Namespace) -> Tuple[int, str]:
+    """Return the torch thread count and why: --threads, 1 for --demo, else from the machine."""
+    if args.threads is not None:
+        if args.threads < 1:
+            raise ValueError(f'--threads: expected a positive number, got {args.threads}')
+        return args.threads, '--threads'
+    if args.demo:
+        return 1, '--demo: the tiny model is fastest on one thread; --threads N overrides'
+    threads, reason = choose_threads(*machine_load())
+    return threads, f'{reason}; --threads N overrides'
+
+
 def check_device(device: str) -> None:
     """Refuse a --device this torch cannot use (no CUDA build, no GPU, bad index)."""
     import torch
@@ -358,8 +373,10 @@ def check_device(device: str) -> None:
     if not torch.cuda.is_available():
         why = ('this torch is built without CUDA' if torch.version.cuda is None
                else 'no CUDA GPU is visible')
+        hint = ('; or install a CUDA build: ' + cuda_install_hint(torch.__version__)
+                if torch.version.cuda is None else '')
         raise ValueError(f'--device {device}: CUDA is not available ({why}, torch '
-                         f'{torch.__version__}); use --device cpu')
+                         f'{torch.__version__}); use --device cpu{hint}')
     count = torch.cuda.device_count()
     if parsed.index is not None and parsed.index >= count:
         raise ValueError(f'--device {device}: only {count} CUDA device(s) are visible '
@@ -411,11 +428,9 @@ def run(args: argparse.Namespace) -> int:
     profile = load_profile(args.profile, joint_names=joint_names_from_args(args), **overrides)
     settings, params_file = executor_settings_from_args(args, profile)
     options = options_from_args(args, settings)
-    threads = args.threads if args.threads is not None else (1 if args.demo else None)
-    if threads is not None:
-        if threads < 1:
-            raise ValueError(f'--threads: expected a positive number, got {threads}')
-        torch.set_num_threads(threads)
+    threads, threads_reason = torch_threads(args)
+    torch.set_num_threads(threads)
+    print(f'{PROG}: torch threads: {threads} ({threads_reason})')
     check_bag(args.bag, profile, options)  # bag and topic errors before the model loads
     start = time.perf_counter()
     try:
@@ -435,7 +450,10 @@ def run(args: argparse.Namespace) -> int:
     load_s = time.perf_counter() - start
     run_info = {'checkpoint': str(args.remote or args.checkpoint), 'model': policy.model_identity,
                 'note': DEMO_NOTE if args.demo else '',
-                'model_load_s': load_s, 'command': ' '.join([PROG] + sys.argv[1:]),
+                'model_load_s': load_s, 'command': ' '.join([PROG] + args.argv),
+                'identity': run_identity(policy.model_identity, profile.name, args.device,
+                                         args.dtype, threads, threads_reason,
+                                         [PROG] + args.argv, time.time_ns(), versions()),
                 'params_file': None if params_file is None else str(params_file),
                 'limits_source': limits_source(args, params_file) + (
                     f"; capped by the profile's limits ({profile.source})" if profile.limits
@@ -466,6 +484,7 @@ def run(args: argparse.Namespace) -> int:
 def main(argv: Optional[List[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     if not args.demo and (not args.bag or not (args.checkpoint or args.remote)
                           or not args.profile):
         print(f'{parser.format_usage().rstrip()}\n{PROG}: error: BAG, --checkpoint and '

@@ -56,8 +56,10 @@ from pi05_ros.replay import metrics as replay_metrics
 from pi05_ros.replay import ros_types
 from pi05_ros.replay.bag_io import BagError, BagMessage, BagReader, BagWriter, describe
 from pi05_ros.replay.baselines import ChunkInput, score_baselines
+from pi05_ros.replay.chunk_context import prompt_timeline, read_frames, worst_chunk_entries
 from pi05_ros.replay.ground_truth import GroundTruth, JOINT_STATE, JointStateMerger, TRUTH_TYPES
 from pi05_ros.replay.modes import detect_mode_topics, ModeEventLog, ModeTopics, replay_modes
+from pi05_ros.replay.verdict import verdicts
 
 NS_PER_S = 1_000_000_000
 STRING = 'std_msgs/msg/String'
@@ -677,6 +679,16 @@ def run_replay(bag_path, profile, policy, options: Optional[ReplayOptions] = Non
     metrics['executed']['executor_refusals'] = dict(replayer.executor.refusals)
     metrics['baselines'] = score_baselines(record, *replayer.truth.series(), limits,
                                            options.executor, _ns(1.0 / options.executor_rate_hz))
+    metrics['verdict'] = verdicts(metrics)
+    metrics['prompt_timeline'] = prompt_timeline(
+        [(c.stamp_ns - record.start_ns) / 1e9 for c in record.chunks],
+        [seen.prompt for seen in record.chunk_inputs])
+    metrics['worst_chunks'] = worst_chunk_entries(metrics, record.chunk_inputs, record.start_ns)
+    series = plot_series(record, replayer.truth)
+    series['worst_frames'] = read_frames(
+        reader.path, topics.cameras,
+        {w['index']: record.chunk_inputs[w['index']].camera_stamps_ns
+         for w in metrics['worst_chunks']}, options.use_header_stamps)
     if mode_log is not None:
         metrics['modes'] = replay_modes(
             mode_log, limits, options.executor, _ns(1.0 / options.executor_rate_hz),
@@ -709,7 +721,7 @@ def run_replay(bag_path, profile, policy, options: Optional[ReplayOptions] = Non
                     for t, text in record.prompts],
         'output_bag': None if options.output_bag is None else str(options.output_bag),
     }
-    return ReplayResult(metrics, plot_series(record, replayer.truth), record.timings, record)
+    return ReplayResult(metrics, series, record.timings, record)
 
 
 def select_mode_topics(reader: BagReader, options: ReplayOptions) -> ModeTopics:

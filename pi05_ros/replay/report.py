@@ -130,16 +130,23 @@ def plot_predicted_vs_recorded(path: Path, joint_names: Sequence[str], series: M
 
 
 def plot_error_vs_horizon(path: Path, per_step: Mapping[str, List[Optional[float]]],
-                          dt_s: float) -> None:
+                          dt_s: float,
+                          baselines: Optional[Mapping[str, Sequence[Optional[float]]]] = None
+                          ) -> None:
+    """Policy MAE and RMSE per horizon step, and each baseline's MAE (dashed), on one axis."""
     figure = Figure(figsize=(7, 3.5), layout='constrained')
     ax = figure.subplots()
     for key, style in (('mae', '-o'), ('rmse', '-s')):
         values = np.array([np.nan if v is None else v for v in per_step.get(key, [])])
         steps = np.arange(1, values.size + 1)
-        ax.plot(steps, values, style, markersize=3, label=key.upper())
+        ax.plot(steps, values, style, markersize=3, label=f'policy {key.upper()}')
+    for label, mae in (baselines or {}).items():
+        values = np.array([np.nan if v is None else v for v in mae], dtype=np.float64)
+        ax.plot(np.arange(1, values.size + 1), values, '--', linewidth=1.2,
+                label=f'{label} MAE')
     ax.set_xlabel(f'horizon step (x {dt_s * 1000:.0f} ms)')
     ax.set_ylabel(f'error, {POSITION_UNIT}')
-    ax.set_title('prediction error vs horizon step')
+    ax.set_title('prediction error vs horizon step (policy and baselines)')
     ax.grid(alpha=0.3)
     ax.legend()
     _save_figure(figure, path)
@@ -271,6 +278,170 @@ def _limits_html(limits: Optional[Mapping]) -> str:
                             'peak', 'limit', 'unit', 'joint (peak)', 'ticks above per joint']))
 
 
+# --- the answer, baselines, worst chunks, prompts, identity, definitions ---------------------
+
+# every metric on the page: (name, definition)
+DEFINITIONS = (
+    ('truth', 'what the policy is scored against: the recorded commands (--truth-topic), or '
+     'without one the future joint states (what the robot did), linearly interpolated at each '
+     'time; rows outside the recording have no truth and are left out of every mean'),
+    ('prediction MAE / RMSE', 'every predicted chunk row against the truth at its own time '
+     '(observation stamp + (k + 1) x dt): the mean absolute error and the root mean square '
+     'error over all rows with truth and all joints. It scores what the policy predicted at '
+     'the observation over its whole horizon; nothing is executed'),
+    ('executed MAE / RMSE', 'every executed command (one per executor tick) against the truth '
+     'at the tick time. The executed stream is what the robot would have been sent: each chunk '
+     'arrives after the inference delay, rows already past are skipped, and a newer chunk '
+     'replaces the rest of the older one (limited and blended by the executor). At any moment '
+     'it therefore follows the first rows of the newest chunk, which are its most accurate '
+     '(the error grows along the horizon, see the plot), so the executed error is usually '
+     'lower than the prediction error, which averages over every row of every chunk'),
+    ('per horizon step', 'the prediction error of row k over all chunks: how fast the '
+     'prediction drifts from the recording the further ahead it looks'),
+    ('per chunk', 'the prediction error of one chunk over its rows with truth; chunks near '
+     'the end of the bag have fewer rows with truth'),
+    ('per window (executed)', "the executed error over the ticks from one chunk's observation "
+     'to the next one: pairs the executed stream with the chunks for the verdict'),
+    ('baselines', 'simple rules scored exactly as the policy, on the same chunk times and '
+     'executed by the same executor with the same limits, joint states and delivery times; '
+     'their definitions are in the table above'),
+    ('verdict', 'per metric, the policy is compared with each baseline chunk by chunk '
+     '(policy - baseline per chunk). The 95% confidence interval of the mean difference comes '
+     'from a block bootstrap (2000 resamples, fixed seed) that resamples the chunks of one '
+     'horizon together, because overlapping chunks see the same motion. "Better" or "worse" '
+     'only when the whole interval is below or above zero; with fewer than 10 independent '
+     'horizons of chunks the verdict is "too few chunks to conclude"'),
+    ('ticks above a limit', 'executed ticks whose position, velocity, acceleration or jerk '
+     '(from the commanded fields and as finite differences of the commanded positions) is '
+     'above the executor limits'),
+    ('inference delay', 'simulated latency: a chunk computed from the observation at t '
+     'reaches the executor at t + delay'),
+)
+
+
+def thumbnail_name(rank: int, camera: str) -> str:
+    """File name of a worst chunk's camera thumbnail (next to index.html)."""
+    safe = ''.join(c if c.isalnum() or c in '-_' else '_' for c in camera)
+    return f'worst_{rank}_{safe}.jpg'
+
+
+def write_thumbnails(directory: Path, worst: Sequence[Mapping],
+                     frames: Mapping[int, Mapping[str, np.ndarray]]) -> Dict[int, Dict[str, str]]:
+    """Write each worst chunk's camera thumbnails as JPEG; {chunk index: {camera: file}}."""
+    from pi05_ros.replay.chunk_context import encode_jpeg
+
+    written: Dict[int, Dict[str, str]] = {}
+    for entry in worst:
+        for camera, rgb in frames.get(entry['index'], {}).items():
+            name = thumbnail_name(entry['rank'], camera)
+            _write_atomic(directory / name, encode_jpeg(rgb))
+            written.setdefault(entry['index'], {})[camera] = name
+    return written
+
+
+def baseline_curves(metrics: Mapping) -> Dict[str, List[Optional[float]]]:
+    """{baseline label: MAE per horizon step} of every scored baseline."""
+    scored = metrics.get('baselines') or {}
+    return {scored[n]['label']: scored[n]['prediction']['per_step']['mae']
+            for n in scored.get('names', []) if scored[n]['prediction'].get('per_step')}
+
+
+def _answer_html(metrics: Mapping) -> str:
+    judged = metrics.get('verdict')
+    if not judged:
+        return ''
+    lines = ''.join(f'<li>{html.escape(line)}</li>' for line in judged.get('lines', []))
+    notes = ''.join(f'<p>{html.escape(n)}</p>' for n in judged.get('notes', []))
+    limits = metrics.get('executed', {}).get('limits')
+    limits_html = ('' if not limits else
+                   f'<p class="{"warn" if limits.get("ticks_above_any") else "ok"}">'
+                   f'Limits: {html.escape(limits_line(limits))}</p>')
+    return (f'<h2>Should I try this checkpoint on my robot?</h2>'
+            f'<p class="answer">{html.escape(judged.get("answer", ""))}</p>{limits_html}'
+            f'<p>Verdict per metric against the baselines (lower error is better):</p>'
+            f'<ul>{lines}</ul>{notes}')
+
+
+def _baselines_html(metrics: Mapping) -> str:
+    scored = metrics.get('baselines')
+    if not scored:
+        return ''
+    pred = metrics.get('prediction', {})
+    executed = metrics.get('executed', {})
+    rows = [('policy', pred.get('mae'), pred.get('rmse'), executed.get('error', {}).get('mae'),
+             executed.get('error', {}).get('rmse'), executed.get('chunks_accepted'),
+             len(executed.get('chunks_refused', [])), 'the checkpoint under test')]
+    for name in scored.get('names', []):
+        b = scored[name]
+        rows.append((b['label'], b['prediction'].get('mae'), b['prediction'].get('rmse'),
+                     b['executed'].get('error', {}).get('mae'),
+                     b['executed'].get('error', {}).get('rmse'),
+                     b['executed'].get('chunks_accepted'), b['executed'].get('chunks_refused'),
+                     b['definition']))
+    return ('<h2>Policy and baselines on the same chunks</h2>'
+            + _table(rows, ['', 'prediction MAE (rad)', 'prediction RMSE (rad)',
+                            'executed MAE (rad)', 'executed RMSE (rad)', 'chunks accepted',
+                            'chunks refused', 'what it is'])
+            + f'<figure><img src="{PLOT_HORIZON}" alt="{PLOT_HORIZON}"><figcaption>'
+              'prediction error per horizon step, policy and baselines</figcaption></figure>'
+            if pred.get('per_step') else '')
+
+
+def _definitions_html() -> str:
+    items = ''.join(f'<dt><b>{html.escape(name)}</b></dt><dd>{html.escape(text)}.</dd>'
+                    for name, text in DEFINITIONS)
+    return f'<h2>Definitions</h2><dl>{items}</dl>'
+
+
+def _worst_html(metrics: Mapping) -> str:
+    worst = metrics.get('worst_chunks')
+    if not worst:
+        return ''
+    labels = {n: metrics['baselines'][n]['label']
+              for n in (metrics.get('baselines') or {}).get('names', [])}
+    parts = ['<h2>Worst chunks</h2><p>The chunks with the largest prediction MAE, with the '
+             'camera frames and the prompt the policy saw at their observation.</p>']
+    for w in worst:
+        others = ', '.join(f'{labels.get(n, n)} {_fmt(v)}'
+                           for n, v in w.get('baselines_mae', {}).items())
+        images = ''.join(
+            f'<figure class="thumb"><img src="{html.escape(name)}" alt="{html.escape(cam)}">'
+            f'<figcaption>{html.escape(cam)} at {_fmt(w["camera_stamps_s"].get(cam))} s'
+            '</figcaption></figure>' for cam, name in w.get('thumbnails', {}).items())
+        parts.append(
+            f'<h3>#{w["rank"]}: chunk {w["index"]} observed at {_fmt(w["time_s"])} s, MAE '
+            f'{_fmt(w["mae"])} rad, RMSE {_fmt(w["rmse"])} rad '
+            f'({_fmt(w.get("rows_with_truth"))} rows with truth)</h3>'
+            f'<p>Baselines on this chunk (MAE, rad): {html.escape(others) or "none"}</p>'
+            f'<p>Prompt: &ldquo;{html.escape(w.get("prompt", ""))}&rdquo;</p>'
+            f'<div>{images or "<p>camera frames not found in the bag</p>"}</div>')
+    return ''.join(parts)
+
+
+def _prompts_html(metrics: Mapping) -> str:
+    timeline = metrics.get('prompt_timeline')
+    if not timeline:
+        return ''
+    rows = [(s['from_s'], s['to_s'], s['chunks'], s['prompt']) for s in timeline]
+    received = metrics.get('run', {}).get('prompts', [])
+    received_html = ('' if not received else
+                     '<p>Prompt messages in the bag (s from the bag start): '
+                     + html.escape('; '.join(f'{p["time_s"]:.2f}: "{p["text"]}"'
+                                             for p in received)) + '</p>')
+    return ('<h2>Prompt timeline</h2><p>Which prompt each chunk was inferred with '
+            '(observation times, s from the replay start).</p>'
+            + _table(rows, ['from (s)', 'to (s)', 'chunks', 'prompt']) + received_html)
+
+
+def _identity_html(run: Mapping) -> str:
+    identity = run.get('identity')
+    if not identity:
+        return ''
+    rows = [(k, v) for k, v in identity.items() if k != 'versions']
+    rows += [(f'{name} version', v) for name, v in identity.get('versions', {}).items()]
+    return '<h2>Run identity</h2>' + _table(rows, ['field', 'value'])
+
+
 def render_index(metrics: Mapping, plots: Sequence[str]) -> str:
     """Render the report page: status, summary tables and the plots."""
     run = metrics.get('run', {})
@@ -309,8 +480,10 @@ def render_index(metrics: Mapping, plots: Sequence[str]) -> str:
               for k, v in metrics.get('executed', {}).get('smoothness', {}).items()]
     latency = [(stage, v.get('count'), v.get('p50'), v.get('p90'), v.get('p99'), v.get('max'))
                for stage, v in metrics.get('latency_ms', {}).items()]
+    shown_above = {PLOT_HORIZON} if metrics.get('baselines') else set()
     images = ''.join(f'<figure><img src="{html.escape(p)}" alt="{html.escape(p)}">'
-                     f'<figcaption>{html.escape(p)}</figcaption></figure>' for p in plots)
+                     f'<figcaption>{html.escape(p)}</figcaption></figure>'
+                     for p in plots if p not in shown_above)
     refused = Counter(r['reason'].split(':', 1)[0]
                       for r in metrics.get('executed', {}).get('chunks_refused', []))
     refused_table = (_table(sorted(refused.items(), key=lambda kv: -kv[1]), ['reason', 'count'])
@@ -333,9 +506,17 @@ def render_index(metrics: Mapping, plots: Sequence[str]) -> str:
 <style>body{{font-family:sans-serif;margin:2em;max-width:1100px}}
 table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:3px 8px}}
 img{{max-width:100%}}.warn{{color:#b00;font-weight:bold}}.ok{{color:#070;font-weight:bold}}
+.answer{{font-size:1.15em}}figure.thumb{{display:inline-block;margin:0 8px 8px 0}}
+dd{{margin-bottom:0.5em}}
 </style></head><body>
 <h1>pi05_ros replay report</h1>{status}{note}
 <p>{html.escape(UNIT_NOTE)}</p>
+{_answer_html(metrics)}
+{_baselines_html(metrics)}
+{_definitions_html()}
+{_worst_html(metrics)}
+{_prompts_html(metrics)}
+{_identity_html(run)}
 <h2>Run</h2>{_table(summary, ['field', 'value'])}
 {executor_html}
 {_limits_html(metrics.get('executed', {}).get('limits'))}
@@ -364,13 +545,18 @@ def write_report(directory, metrics: Mapping, series: Mapping,
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
+    thumbnails = write_thumbnails(directory, metrics.get('worst_chunks', []),
+                                  series.get('worst_frames', {}))
+    metrics = {**metrics, 'worst_chunks': [{**w, 'thumbnails': thumbnails.get(w['index'], {})}
+                                           for w in metrics.get('worst_chunks', [])]}
     paths = {'metrics': write_metrics(directory, metrics)}
     pred = metrics.get('prediction', {})
     plots = []
     plot_predicted_vs_recorded(directory / PLOT_JOINTS, series['joint_names'], series)
     plots.append(PLOT_JOINTS)
     if pred.get('per_step'):
-        plot_error_vs_horizon(directory / PLOT_HORIZON, pred['per_step'], series['dt_s'])
+        plot_error_vs_horizon(directory / PLOT_HORIZON, pred['per_step'], series['dt_s'],
+                              baseline_curves(metrics))
         plot_error_per_joint(directory / PLOT_JOINT_ERRORS, pred['per_joint'])
         plots += [PLOT_HORIZON, PLOT_JOINT_ERRORS]
     if pred.get('per_chunk', {}).get('time_s'):
@@ -380,6 +566,8 @@ def write_report(directory, metrics: Mapping, series: Mapping,
     plots.append(PLOT_LATENCY)
     for name in plots:
         paths[name] = directory / name
+    for names in thumbnails.values():
+        paths.update((name, directory / name) for name in names.values())
     index = directory / INDEX_FILE
     _write_atomic(index, render_index(metrics, plots).encode())
     paths['index'] = index
