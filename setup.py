@@ -31,6 +31,8 @@ setup(
          glob(os.path.join('config', '*.yaml')) + glob(os.path.join('config', '*.xml'))),
         (os.path.join('share', package_name, 'config', 'profiles'),
          glob(os.path.join('config', 'profiles', '*.yaml'))),
+        (os.path.join('share', package_name, 'config', 'adapters'),
+         glob(os.path.join('config', 'adapters', '*.yaml'))),
     ],
     python_requires='>=3.10',
     install_requires=[
@@ -89,6 +91,8 @@ setup(
             'policy_node = pi05_ros.ros_entry_points:policy_node',
             'executor_node = pi05_ros.ros_entry_points:executor_node',
             'sim_robot_node = pi05_ros.ros_entry_points:sim_robot_node',
+            'franka_adapter_node = pi05_ros.ros_entry_points:franka_adapter_node',
+            'aloha_adapter_node = pi05_ros.ros_entry_points:aloha_adapter_node',
             'replay_eval = pi05_ros.replay.cli:main',
             'pi05-replay = pi05_ros.replay.cli:main',
             'pi05-convert = pi05_ros.policy.convert:main',

@@ -15,7 +15,8 @@
 """
 Console scripts of the ROS nodes: without ROS 2 they say how to get it, in one line.
 
-``policy_node``, ``executor_node`` and ``sim_robot_node`` check that rclpy and the message
+``policy_node``, ``executor_node``, ``sim_robot_node`` and the robot adapters
+(``franka_adapter_node``, ``aloha_adapter_node``) check that rclpy and the message
 packages import before importing the node, so a machine without ROS 2 gets a hint and exit code
 1 instead of a traceback. A bug in the node itself still shows its traceback.
 """
@@ -67,3 +68,11 @@ def executor_node(args=None) -> int:
 
 def sim_robot_node(args=None) -> int:
     return run_node('sim_robot_node', 'pi05_ros.nodes.sim_robot_node')(args)
+
+
+def franka_adapter_node(args=None) -> int:
+    return run_node('franka_adapter_node', 'pi05_ros.nodes.franka_adapter_node')(args)
+
+
+def aloha_adapter_node(args=None) -> int:
+    return run_node('aloha_adapter_node', 'pi05_ros.nodes.aloha_adapter_node')(args)
