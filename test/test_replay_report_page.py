@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The report page answers 'should I try this checkpoint?': verdict, baselines, frames, identity."""
+"""The report page answers "should I try this checkpoint?": verdict, baselines, identity."""
 
 import html
 import json
