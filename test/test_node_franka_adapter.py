@@ -200,3 +200,45 @@ def test_adapter_without_rclpy_prints_one_line_saying_how_to_get_ros(script, tmp
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 1 and len(lines) == 1, result.stderr
     assert lines[0].startswith(f'{script}: ROS 2 is not importable here (rclpy: ')
+
+
+@pytest.mark.parametrize('path', sorted((REPO / 'config' / 'adapters').glob('*.yaml')),
+                         ids=lambda p: p.stem)
+def test_adapter_parameter_files_declare_every_parameter_with_its_type(ros_context, path):
+    import yaml
+    from pi05_ros.control.executor_params import flatten
+    from pi05_ros.nodes.aloha_adapter_node import ALOHA_ADAPTER_PARAMETERS, AlohaAdapterNode
+    from pi05_ros.nodes.executor_node import EXECUTOR_PARAMETERS, ExecutorNode
+    from pi05_ros.nodes.franka_adapter_node import (FRANKA_ADAPTER_PARAMETERS,
+                                                    FrankaAdapterNode)
+    from pi05_ros.nodes.params import DOUBLE_ARRAY, STRING_ARRAY
+    from pi05_ros.nodes.policy_node import camera_parameters, POLICY_PARAMETERS, PolicyNode
+    from pi05_ros.policy.profiles import load_profile
+    nodes = {'pi05_policy': (POLICY_PARAMETERS, PolicyNode),
+             'pi05_executor': (EXECUTOR_PARAMETERS, ExecutorNode),
+             'franka_adapter': (FRANKA_ADAPTER_PARAMETERS, FrankaAdapterNode),
+             'aloha_adapter': (ALOHA_ADAPTER_PARAMETERS, AlohaAdapterNode)}
+    for key, section in yaml.safe_load(path.read_text()).items():
+        name = key.rsplit('/', 1)[-1]
+        specs, node_class = nodes[name]
+        specs = {spec.name: spec for spec in specs}
+        values = flatten(section['ros__parameters'])
+        if name == 'pi05_policy':
+            profile = load_profile(values['profile'], joint_names=values.get('joint_names'))
+            for camera in profile.cameras:
+                specs.update({s.name: s for s in camera_parameters(camera.name, camera.topic)})
+        assert sorted(set(values) - set(specs)) == [], f'{path.name} {name}'
+        for parameter, value in values.items():
+            default = specs[parameter].default
+            if default in (STRING_ARRAY, DOUBLE_ARRAY):
+                kind = str if default == STRING_ARRAY else float
+                assert all(type(v) is kind for v in value), parameter
+            elif isinstance(default, list):
+                assert all(type(v) is type(default[0]) for v in value), parameter
+            else:
+                assert type(value) is type(default), f'{path.name} {name}.{parameter}'
+        context = ros_context(['--ros-args', '--params-file', str(path)])
+        node = node_class(context=context)  # rcl parses the file as a node process would
+        ros_context.made_nodes.append(node)
+        for parameter, value in values.items():
+            assert node.get_parameter(parameter).value == value, parameter
