@@ -37,8 +37,8 @@ def choose_threads(cpus: int, load_1min: Optional[float]) -> Tuple[int, str]:
     """
     Torch threads for a replay: one per idle CPU (CPUs minus the 1-minute load), at least 1.
 
-    An oversubscribed CPU makes PyTorch's threads wait on each other: on a 2-core machine at
-    load 1.3, two threads took 1325 ms per inference against 64.5 ms with one. Returns the
+    An oversubscribed CPU makes PyTorch's threads wait on each other: on a busy 2-core machine,
+    two threads took 1325 ms per inference against 64.5 ms with one. Returns the
     count and the reason in words.
     """
     cpus = max(1, int(cpus))
