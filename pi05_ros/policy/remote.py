@@ -36,9 +36,10 @@ import time
 from typing import Callable, Dict, Optional, Tuple, Union
 
 import numpy as np
-from pi05_ros.control.action_chunk import ActionChunk
+from pi05_ros.control.action_chunk import ActionChunk, RtcInfo
 from pi05_ros.observation import Observation
 from pi05_ros.policy.profiles import load_profile, RobotProfile
+from pi05_ros.policy.remote_rtc import RTC_KEY, WireGuidance
 from pi05_ros.policy.wire import (layout_for, observation_to_request, packb, unpackb,
                                   wire_actions_to_positions, WireError)
 
@@ -106,6 +107,13 @@ class RemotePolicy:
             self.connect()
         shape = (self.server_metadata or {}).get('noise_shape')
         return None if shape is None else (int(shape[0]), int(shape[1]))
+
+    @property
+    def supports_rtc(self) -> bool:
+        """Whether the server reads the RTC prefix (pi05-serve; openpi's ignores it)."""
+        if self.server_metadata is None:
+            self.connect()
+        return (self.server_metadata or {}).get('rtc') is True
 
     @property
     def model_identity(self) -> Dict[str, str]:
@@ -224,17 +232,23 @@ class RemotePolicy:
             raise RemotePolicyError(f'{self.uri}: response actions are not all finite')
         return actions
 
-    def infer(self, observation: Observation, noise: Optional[np.ndarray] = None) -> ActionChunk:
+    def infer(self, observation: Observation, noise: Optional[np.ndarray] = None,
+              rtc: Optional[WireGuidance] = None) -> ActionChunk:
         """
         Observation -> ActionChunk stamped ``observation.stamp_ns``, computed on the server.
 
-        ``noise`` (action_horizon, action_dim) is sent in an extra field pi05-serve uses and
-        openpi's server ignores. A bad observation raises the wire's ValueError (no backoff).
+        ``noise`` (action_horizon, action_dim) and ``rtc`` (the frozen prefix of real-time
+        chunking) are sent in extra fields pi05-serve uses and openpi's server ignores; the
+        chunk's ``rtc`` says whether the server guided it. A bad observation raises the wire's
+        ValueError (no backoff).
         """
         from websockets.exceptions import ConnectionClosed
         with self._lock:
             start = time.perf_counter()
-            data = packb(observation_to_request(self.profile, observation, self.layout, noise))
+            request = observation_to_request(self.profile, observation, self.layout, noise)
+            if rtc is not None:
+                request[RTC_KEY] = rtc.encode()
+            data = packb(request)
             self.last_request_bytes = len(data)
             if self._ws is None:
                 wait_ns = self._retry_at_ns - self._clock_ns()
@@ -266,6 +280,9 @@ class RemotePolicy:
         if isinstance(server, dict) and isinstance(server.get('infer_ms'), (int, float)):
             timing['server'] = float(server['infer_ms'])
             timing['network'] = max(0.0, timing['remote'] - timing['server'])
+        guided = response.get(RTC_KEY)
+        info = (RtcInfo(int(guided.get('delay', 0)), True)
+                if isinstance(guided, dict) and guided.get('guided') is True else None)
         return ActionChunk(positions=positions, stamp_ns=int(observation.stamp_ns),
                            dt_ns=self.profile.control_dt_ns, joint_names=self.profile.joint_names,
-                           timing_ms=timing)
+                           timing_ms=timing, rtc=info)

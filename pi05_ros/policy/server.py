@@ -21,10 +21,12 @@
 Protocol (as openpi's ``WebsocketPolicyServer``): on connect the server sends the metadata map;
 then each binary msgpack request (openpi's per-robot observation dict, see wire.py) gets one
 response ``{'actions': (H, J), 'policy_timing': {...}, 'server_timing': {'infer_ms',
-'prev_total_ms'}}``. A request that fails gets the error as a text frame, then the connection is
-closed with code 1011. ``GET /healthz`` answers 200 ``OK``. With ``--api-key`` (or
-``$PI05_SERVE_API_KEY``) a websocket handshake must carry ``Authorization: Api-Key <key>``, the
-header openpi_client's ``WebsocketClientPolicy(api_key=...)`` sends; others get HTTP 401.
+'prev_total_ms'}}``. A request with the real-time-chunking field (:mod:`remote_rtc`) is sampled
+as the continuation of its frozen prefix (metadata ``rtc: true`` says the server reads it). A
+request that fails gets the error as a text frame, then the connection is closed with code 1011.
+``GET /healthz`` answers 200 ``OK``. With ``--api-key`` (or ``$PI05_SERVE_API_KEY``) a websocket
+handshake must carry ``Authorization: Api-Key <key>``, the header openpi_client's
+``WebsocketClientPolicy(api_key=...)`` sends; others get HTTP 401.
 
 Unlike openpi's server, inference runs off the event loop, on one worker thread per model:
 several clients' requests queue and run one at a time, keep-alive pings are answered meanwhile,
@@ -47,7 +49,11 @@ import traceback
 from typing import Dict, Mapping, Optional, Sequence
 
 import numpy as np
+from pi05_ros.model.rtc import SCHEDULES
+from pi05_ros.policy.normalize import Normalizer
 from pi05_ros.policy.profiles import load_profile, RobotProfile
+from pi05_ros.policy.remote_rtc import decode, RTC_KEY, WireGuidance, WireGuidanceError
+from pi05_ros.policy.rtc import GuidanceRequest, robot_to_actions
 from pi05_ros.policy.wire import (layout_for, packb, request_to_observation, unpackb,
                                   wire_profile, WireError)
 
@@ -55,6 +61,33 @@ logger = logging.getLogger(__name__)
 logger.propagate = True
 DEFAULT_PORT = 8000  # openpi's serve_policy.py default
 CLOSE_REASON = 'Internal server error. Traceback included in previous frame.'  # openpi's
+
+
+def guidance_request(guidance: WireGuidance, profile: RobotProfile, normalizer: Normalizer,
+                     state: np.ndarray, action_horizon: int, action_dim: int) -> GuidanceRequest:
+    """
+    Turn the robot side's frozen prefix into the model-frame request (see remote_rtc).
+
+    Rows are held past the last one sent up to the model's horizon, mapped to model-space
+    actions relative to ``state`` (the inverse output transforms), normalized, and padded with
+    zeros to ``action_dim``.
+    """
+    d, s = guidance.delay, guidance.execution_horizon
+    if not 1 <= s <= action_horizon - 1 or not 0 <= d <= min(s, action_horizon - s):
+        raise WireGuidanceError(
+            f'{RTC_KEY}: expected 0 <= delay <= execution_horizon <= H - delay with '
+            f'1 <= execution_horizon < H = {action_horizon}, got delay {d}, '
+            f'execution_horizon {s}')
+    if guidance.schedule not in SCHEDULES:
+        raise WireGuidanceError(f'{RTC_KEY}.schedule: expected one of {list(SCHEDULES)}, got '
+                                f'{guidance.schedule!r}')
+    rows = guidance.prefix_positions
+    held = np.clip(np.arange(action_horizon), 0, rows.shape[0] - 1)
+    actions = robot_to_actions(profile, rows[held], state)  # (H, A_robot) unnormalized
+    prefix = np.zeros((action_horizon, action_dim), dtype=np.float64)  # (H, A)
+    prefix[:, :actions.shape[1]] = normalizer.normalize('actions', actions)
+    return GuidanceRequest(prefix.astype(np.float32), d, s, guidance.schedule,
+                           guidance.guidance_weight_max)
 
 
 def load_wire_policy(checkpoint: str, profile: RobotProfile, **options):
@@ -98,6 +131,7 @@ class PolicyServer:
         config = getattr(self.policy, 'config', None)
         if config is not None:
             meta['noise_shape'] = [config.action_horizon, config.action_dim]
+            meta['rtc'] = True  # reads the frozen prefix of real-time chunking (remote_rtc)
         identity = getattr(self.policy, 'model_identity', None)
         if identity:
             meta['model'] = {str(k): str(v) for k, v in identity.items()}
@@ -112,13 +146,24 @@ class PolicyServer:
         start = time.monotonic()
         request = unpackb(bytes(message))
         observation, noise = request_to_observation(self.profile, request, self.layout)
-        chunk = self.policy.infer(observation, noise)
+        guidance = None
+        if RTC_KEY in request:  # real-time chunking: the robot side's frozen prefix
+            horizon, dim = self.policy.noise_shape
+            guidance = guidance_request(
+                decode(request[RTC_KEY], len(self.profile.joint_names)), self.profile,
+                self.policy.transforms.normalizer, observation.state, horizon, dim)
+            chunk = self.policy.infer(observation, noise, rtc=guidance)
+        else:
+            chunk = self.policy.infer(observation, noise)
         infer_ms = (time.monotonic() - start) * 1e3
         timing = {str(k): float(v) for k, v in dict(chunk.timing_ms).items()}
         self.requests_served += 1
-        return {'actions': np.ascontiguousarray(chunk.positions),
-                'policy_timing': {'infer_ms': timing.get('model', infer_ms)},
-                'pi05_ros/timing_ms': timing, 'server_timing': {'infer_ms': infer_ms}}
+        response = {'actions': np.ascontiguousarray(chunk.positions),
+                    'policy_timing': {'infer_ms': timing.get('model', infer_ms)},
+                    'pi05_ros/timing_ms': timing, 'server_timing': {'infer_ms': infer_ms}}
+        if guidance is not None:
+            response[RTC_KEY] = {'delay': guidance.delay, 'guided': True}
+        return response
 
     async def _handler(self, websocket) -> None:
         from websockets.exceptions import ConnectionClosed
