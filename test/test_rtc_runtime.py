@@ -134,6 +134,12 @@ def test_bad_settings_name_the_parameter(field, value):
                    normalizer_for(profile), H, A)
 
 
+def test_schedules_are_the_models():
+    from pi05_ros.model import rtc as model_rtc
+    from pi05_ros.policy import rtc
+    assert rtc.SCHEDULES == model_rtc.SCHEDULES
+
+
 def test_delay_bound_keeps_d_within_s_and_h_minus_d():
     for s in range(1, H):
         d = RtcSettings(execution_horizon=s).max_delay_rows(H)

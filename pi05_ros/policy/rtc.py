@@ -44,12 +44,13 @@ from typing import Any, Deque, Dict, Mapping, Optional
 
 import numpy as np
 from pi05_ros.control.action_chunk import ActionChunk, RtcInfo
-from pi05_ros.model.rtc import SCHEDULES
 from pi05_ros.policy import conversions
 from pi05_ros.policy.normalize import Normalizer
 from pi05_ros.policy.profiles import actions_to_robot, check_state, RobotProfile, state_to_model
 
 PAPER_GUIDANCE_WEIGHT_MAX = 5.0  # beta of the paper's reference implementation
+# pi05_ros.model.rtc.SCHEDULES, repeated so that this module (and replay) needs no torch
+SCHEDULES = ('exp', 'linear', 'ones', 'zeros')
 
 
 class RtcConfigError(ValueError):

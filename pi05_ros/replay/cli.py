@@ -37,12 +37,14 @@ from pi05_ros.config_paths import find_config_file
 from pi05_ros.control.executor_params import (executor_settings, ExecutorSettings, NODE_NAME,
                                               per_joint, read_node_parameters)
 from pi05_ros.creatable import creation_problem
+from pi05_ros.policy.rtc import RtcSettings, SCHEDULES as RTC_SCHEDULES, settings_from_parameters
 from pi05_ros.replay.bag_io import describe
 from pi05_ros.replay.demo_bag import DemoBagSpec, write_demo_bag
 from pi05_ros.replay.evaluate import check_bag, ReplayOptions, run_replay
 from pi05_ros.replay.identity import (choose_threads, cuda_install_hint, machine_load,
                                       run_identity, versions)
 from pi05_ros.replay.report import delay_line, limits_line, write_report
+from pi05_ros.replay.rtc_compare import comparison as rtc_comparison
 
 PROG = 'pi05-replay'
 SHORT_USAGE = f'{PROG} BAG --checkpoint DIR --profile PROFILE [options] | {PROG} --demo'
@@ -155,6 +157,17 @@ def build_parser() -> argparse.ArgumentParser:
                            help='override executor.blend_window')
     execution.add_argument('--max-first-row-deviation', type=float, metavar='RAD',
                            help='override executor.max_first_row_deviation')
+    rtc = parser.add_argument_group(
+        "real-time chunking (default: the parameter file's pi05_policy rtc.* values)")
+    rtc.add_argument('--rtc', action='store_true',
+                     help='replay twice on the same bag and seed, with plain splicing and with '
+                     'real-time chunking, and report both side by side (the report is the RTC '
+                     'run; metrics.json rtc_comparison)')
+    rtc.add_argument('--rtc-execution-horizon', type=int, metavar='S',
+                     help='override rtc.execution_horizon (rows run before the next chunk)')
+    rtc.add_argument('--rtc-guidance-weight-max', type=float, metavar='BETA',
+                     help='override rtc.guidance_weight_max')
+    rtc.add_argument('--rtc-schedule', choices=RTC_SCHEDULES, help='override rtc.schedule')
     out = parser.add_argument_group('output')
     out.add_argument('--output-bag', help='also write predicted chunks (/replay/action_chunk) '
                      'and executed commands (/replay/command) to this new bag')
@@ -325,6 +338,61 @@ def options_from_args(args: argparse.Namespace, settings: ExecutorSettings) -> R
         output_bag_storage=args.output_bag_storage)
 
 
+def rtc_settings_from_args(args: argparse.Namespace) -> Optional[RtcSettings]:
+    """
+    Return the real-time-chunking settings of ``--rtc`` (None without it).
+
+    As the live policy node: the rtc.* values of the parameter file's pi05_policy section
+    (the one the executor settings come from), with the --rtc-* overrides; enabled.
+    """
+    if not args.rtc:
+        return None
+    if args.remote:
+        raise ValueError('--rtc: needs a local --checkpoint (real-time chunking guides the '
+                         "network's sampling), not --remote")
+    path = params_file_for(args)
+    params = (read_node_parameters(path, 'pi05_policy') or {}) if path is not None else {}
+    settings = settings_from_parameters(params)
+    overrides = {'enabled': True}
+    for option, field in (('rtc_execution_horizon', 'execution_horizon'),
+                          ('rtc_guidance_weight_max', 'guidance_weight_max'),
+                          ('rtc_schedule', 'schedule')):
+        if getattr(args, option) is not None:
+            overrides[field] = getattr(args, option)
+    return dataclasses.replace(settings, **overrides)
+
+
+def run_rtc_comparison(args: argparse.Namespace, profile, policy, options: ReplayOptions,
+                       limits, run_info, rtc: RtcSettings):
+    """Replay with plain splicing, then with RTC (same seed); the RTC result with both."""
+    policy.rtc_runtime(rtc)  # a bad rtc.* value fails now, before any replay
+    progress = not args.no_progress and sys.stderr.isatty()
+    plain = run_replay(args.bag, profile, policy, dataclasses.replace(options, output_bag=None),
+                       limits=limits, progress=progress, run_info=run_info)
+    if plain.interrupted:
+        return plain
+    result = run_replay(args.bag, profile, policy, dataclasses.replace(options, rtc=rtc),
+                        limits=limits, progress=progress, run_info=run_info)
+    result.metrics['rtc_comparison'] = rtc_comparison(plain.metrics, result.metrics)
+    return result
+
+
+def rtc_line(metrics) -> str:
+    """Return one line: disagreement and seam jerk, plain vs RTC."""
+    rows = {r['metric']: r for r in metrics['rtc_comparison']['rows']}
+
+    def pair(name):
+        row = rows[name]
+        return (f"{name} {_number(row['plain'])} (plain) vs {_number(row['rtc'])} (RTC) "
+                f"{row['unit']}")
+
+    return '; '.join(pair(n) for n in ('inter-chunk disagreement', 'seam max |jerk|'))
+
+
+def _number(value) -> str:
+    return 'n/a' if value is None else f'{value:.4g}'
+
+
 def delay_option(args: argparse.Namespace) -> str:
     """Return the delay option as given on the command line ('' when the default)."""
     if args.inference_delay is not None:
@@ -428,6 +496,7 @@ def run(args: argparse.Namespace) -> int:
     profile = load_profile(args.profile, joint_names=joint_names_from_args(args), **overrides)
     settings, params_file = executor_settings_from_args(args, profile)
     options = options_from_args(args, settings)
+    rtc = rtc_settings_from_args(args)
     threads, threads_reason = torch_threads(args)
     torch.set_num_threads(threads)
     print(f'{PROG}: torch threads: {threads} ({threads_reason})')
@@ -459,9 +528,13 @@ def run(args: argparse.Namespace) -> int:
                     f"; capped by the profile's limits ({profile.source})" if profile.limits
                     else ''),
                 'inference_delay_option': delay_option(args)}
-    result = run_replay(args.bag, profile, policy, options, limits=settings.limits,
-                        progress=not args.no_progress and sys.stderr.isatty(),
-                        run_info=run_info)
+    if rtc is not None:
+        result = run_rtc_comparison(args, profile, policy, options, settings.limits, run_info,
+                                    rtc)
+    else:
+        result = run_replay(args.bag, profile, policy, options, limits=settings.limits,
+                            progress=not args.no_progress and sys.stderr.isatty(),
+                            run_info=run_info)
     paths = write_report(output, result.metrics, result.series, result.timings)
     prediction = result.metrics['prediction']
     summary = (f"{prediction['num_chunks']} chunks, MAE {prediction.get('mae', float('nan')):.4f}"
@@ -476,6 +549,8 @@ def run(args: argparse.Namespace) -> int:
     if executed_limits is not None:
         print(f'{PROG}: {limits_line(executed_limits)}; inference delay: '
               f'{delay_line(result.metrics["run"])}')
+    if 'rtc_comparison' in result.metrics:
+        print(f'{PROG}: {rtc_line(result.metrics)}')
     if options.output_bag is not None:
         print(f'{PROG}: output bag: {options.output_bag}')
     return 0

@@ -52,8 +52,9 @@ from pi05_ros.messages import (
     message_to_rgb)
 from pi05_ros.names import absolute_topic
 from pi05_ros.observation_cache import JOINT_STATES, ObservationCache, ObservationNotReady
+from pi05_ros.policy.rtc import RtcSettings
 from pi05_ros.replay import metrics as replay_metrics
-from pi05_ros.replay import ros_types
+from pi05_ros.replay import ros_types, rtc_compare
 from pi05_ros.replay.bag_io import BagError, BagMessage, BagReader, BagWriter, describe
 from pi05_ros.replay.baselines import ChunkInput, score_baselines
 from pi05_ros.replay.chunk_context import prompt_timeline, read_frames, worst_chunk_entries
@@ -100,6 +101,7 @@ class ReplayOptions:
     output_bag_storage: str = 'mcap'
     # ModeTopics field -> topic ('' disables); requests / intervention / mode found by name
     mode_topics: Mapping[str, str] = field(default_factory=dict)
+    rtc: Optional[RtcSettings] = None  # real-time chunking as the policy node's rtc.* (None: off)
 
     def __post_init__(self):
         for name in ('inference_rate_hz', 'executor_rate_hz', 'max_image_age_s',
@@ -316,6 +318,10 @@ class Replayer:
         self._busy_until_ns = start_ns
         self._trajectory_types = (JointTrajectoryTypes.from_typestore(ros_types.STORE)
                                   if writer is not None else None)
+        # real-time chunking (pi05-replay --rtc): the policy node's runtime, on the bag clock
+        self.rtc = (policy.rtc_runtime(options.rtc)
+                    if options.rtc is not None and options.rtc.enabled else None)
+        self.chunks_continued = 0  # RTC chunks the executor took without a blend
 
     # --- messages ---------------------------------------------------------------------------
 
@@ -439,11 +445,13 @@ class Replayer:
             return
         noise = (None if self._noise_shape is None else
                  self._rng.standard_normal(self._noise_shape).astype(np.float32))
-        chunk = self.policy.infer(observation, noise=noise)
+        chunk = self._policy_chunk(observation, noise)
         self.record.timings.append(dict(chunk.timing_ms))
         delay_ms = self._delay_ms()
         available_ns = now_ns + int(round(delay_ms * 1e6))
         self._busy_until_ns = available_ns
+        if self.rtc is not None:  # observation to execution, as the node measures it
+            self.rtc.record_delay(chunk.stamp_ns, available_ns)
         self.record.chunks.append(chunk)
         self.record.chunk_inputs.append(ChunkInput(
             np.array(observation.state, dtype=np.float64),
@@ -459,6 +467,15 @@ class Replayer:
         if self.on_inference is not None:
             self.on_inference(self)
 
+    def _policy_chunk(self, observation, noise) -> ActionChunk:
+        """Infer plainly, or with real-time chunking (plain again after the executor held)."""
+        if self.rtc is None:
+            return self.policy.infer(observation, noise=noise)
+        if self.record.chunks and not self.executor.tracking:
+            last = self.executor.last_command
+            self.rtc.reset(f'executor {last.reason if last is not None else "not started"}')
+        return self.rtc.infer(self.policy, observation, noise)
+
     def _delay_ms(self) -> float:
         """Return the fixed delay, or the median inference time so far (this chunk's too)."""
         if self._fixed_delay_ms is not None:
@@ -473,7 +490,10 @@ class Replayer:
                         raise ReplayInputError(self.bag_path, reason, topic=topic)
 
     def _deliver(self, chunk: ActionChunk, now_ns: int) -> None:
-        self.executor.submit(chunk, now_ns)  # the executor logs its decision
+        decision = self.executor.submit(chunk, now_ns)  # the executor logs its decision
+        self.chunks_continued += int(decision.continued)
+        if self.rtc is not None and not decision.accepted:  # the next one must not continue it
+            self.rtc.reset(f"chunk refused: {decision.reason.split(':', 1)[0]}")
 
     def _tick(self, now_ns: int) -> None:
         command = self.executor.tick(now_ns)
@@ -677,6 +697,8 @@ def run_replay(bag_path, profile, policy, options: Optional[ReplayOptions] = Non
     metrics = compute_metrics(record, replayer.truth, limits)
     # chunk and joint-state refusals by kind ('joint_state_from_future', 'stale', ...)
     metrics['executed']['executor_refusals'] = dict(replayer.executor.refusals)
+    metrics['rtc'] = rtc_compare.run_summary(record.chunks, record.chunk_available_ns,
+                                             replayer.rtc, replayer.chunks_continued)
     metrics['baselines'] = score_baselines(record, *replayer.truth.series(), limits,
                                            options.executor, _ns(1.0 / options.executor_rate_hz))
     metrics['verdict'] = verdicts(metrics)

@@ -30,6 +30,7 @@ from typing import Dict, List, Mapping, Optional, Sequence
 
 from matplotlib.figure import Figure
 import numpy as np
+from pi05_ros.replay.rtc_compare import comparison_html as rtc_comparison_html
 
 PLOT_JOINTS = 'predicted_vs_recorded.png'
 PLOT_HORIZON = 'error_vs_horizon.png'
@@ -513,6 +514,7 @@ dd{{margin-bottom:0.5em}}
 <p>{html.escape(UNIT_NOTE)}</p>
 {_answer_html(metrics)}
 {_baselines_html(metrics)}
+{rtc_comparison_html(metrics)}
 {_definitions_html()}
 {_worst_html(metrics)}
 {_prompts_html(metrics)}
