@@ -517,12 +517,13 @@ def run(args: argparse.Namespace) -> int:
         raise CheckpointDirError(f'{err} (pi05-replay: --asset-id ID; a checkpoint without '
                                  'assets/ needs assets/ID/norm_stats.json)') from err
     load_s = time.perf_counter() - start
+    command_line = [PROG] + list(getattr(args, 'argv', sys.argv[1:]))  # main() sets argv
     run_info = {'checkpoint': str(args.remote or args.checkpoint), 'model': policy.model_identity,
                 'note': DEMO_NOTE if args.demo else '',
-                'model_load_s': load_s, 'command': ' '.join([PROG] + args.argv),
+                'model_load_s': load_s, 'command': ' '.join(command_line),
                 'identity': run_identity(policy.model_identity, profile.name, args.device,
                                          args.dtype, threads, threads_reason,
-                                         [PROG] + args.argv, time.time_ns(), versions()),
+                                         command_line, time.time_ns(), versions()),
                 'params_file': None if params_file is None else str(params_file),
                 'limits_source': limits_source(args, params_file) + (
                     f"; capped by the profile's limits ({profile.source})" if profile.limits
