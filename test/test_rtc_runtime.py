@@ -126,7 +126,7 @@ def test_a_conversion_without_inverse_is_refused_naming_the_field():
 @pytest.mark.parametrize('field, value', [
     ('execution_horizon', 0), ('execution_horizon', 50), ('execution_horizon', 2.5),
     ('guidance_weight_max', -1.0), ('schedule', 'cosine'), ('delay_quantile', 0.0),
-    ('delay_window', 0), ('warmup_cycles', -1)])
+    ('delay_window', 0), ('warmup_cycles', -1), ('max_state_deviation', 0.0)])
 def test_bad_settings_name_the_parameter(field, value):
     profile = load_profile('demo')
     with pytest.raises(RtcConfigError, match=f'rtc.{field}'):
@@ -205,6 +205,24 @@ def test_cycles_guide_after_warm_up_and_fall_back_with_the_reason():
     assert status['rtc.guided_chunks'] == 2 and status['rtc.plain_chunks'] == 4
     assert status['rtc.late_chunks'] == 1
     assert status['rtc.fallbacks.late cycle'] == 1
+
+
+def test_a_robot_away_from_the_previous_chunk_is_sampled_plainly():
+    """A hold or teleop the policy was not told of: guiding toward that chunk would be refused."""
+    profile = load_profile('aloha')
+    normalizer = normalizer_for(profile)
+    runtime = RtcRuntime(RtcSettings(enabled=True, warmup_cycles=0), profile, normalizer, H, A)
+    state = state_for(profile)
+    chunk = runtime.remember(chunk_of(profile, normalizer, 0, state), state,
+                             runtime.plan(0, state))
+    runtime.record_delay(0, 60_000_000)
+    on_it = chunk.positions[2]  # 3 rows (60 ms) later the robot is where the chunk said
+    assert runtime.plan(60_000_000, on_it).request is not None
+    moved = on_it.copy()
+    moved[3] += 0.3  # teleop moved a joint away meanwhile
+    plan = runtime.plan(60_000_000, moved)
+    assert plan.request is None and plan.reason.startswith('state off the previous chunk')
+    assert 'rtc.max_state_deviation 0.2' in plan.reason
 
 
 def test_disabled_runtime_never_guides():

@@ -32,9 +32,12 @@ nanoseconds passed in):
   being kept as a maximum; ``d <= s <= H - d`` holds by construction (d is bounded by
   ``min(s, H - s)``);
 - a cycle samples plainly (and the executor splices its chunk with a blend) when there is no
-  previous chunk, after a hold (:meth:`RtcRuntime.reset`), while the delay estimate warms up,
-  or when more than ``s`` rows of the previous chunk ran between the two observations (the
-  previous chunk no longer covers the guided rows); the reason is kept for diagnostics.
+  previous chunk, after a hold (:meth:`RtcRuntime.reset`), when the measured joints are more
+  than ``max_state_deviation`` away from the previous chunk at the observation time (it does
+  not run: a hold, teleop or a refusal the policy side was not told of; guiding toward it would
+  be refused again and again), while the delay estimate warms up, or when more than ``s`` rows
+  of the previous chunk ran between the two observations (the previous chunk no longer covers
+  the guided rows); the reason is kept for diagnostics.
 """
 
 from collections import deque
@@ -86,6 +89,7 @@ class RtcSettings:
     delay_quantile: float = 0.9
     delay_window: int = 20
     warmup_cycles: int = 2
+    max_state_deviation: float = 0.2
 
     def check(self, action_horizon: int, chunk_rows: int) -> 'RtcSettings':
         """Return self if usable with this model and profile; RtcConfigError naming the field."""
@@ -115,6 +119,10 @@ class RtcSettings:
                 isinstance(self.warmup_cycles, (int, np.integer)) and self.warmup_cycles >= 0):
             raise RtcConfigError(f'rtc.warmup_cycles: expected an integer >= 0, got '
                                  f'{self.warmup_cycles!r}')
+        gap = self.max_state_deviation
+        if not (isinstance(gap, (int, float)) and not isinstance(gap, bool) and gap > 0):
+            raise RtcConfigError(f'rtc.max_state_deviation: expected a number > 0 (rad / m), '
+                                 f'got {gap!r}')
         return self
 
     def max_delay_rows(self, action_horizon: int) -> int:
@@ -141,6 +149,9 @@ RTC_PARAMETERS = (
     ('rtc.delay_window', RtcSettings.delay_window, 'RTC: cycles the delay quantile covers.'),
     ('rtc.warmup_cycles', RtcSettings.warmup_cycles,
      'RTC: first cycles left out of the delay estimate (compilation, cold caches).'),
+    ('rtc.max_state_deviation', RtcSettings.max_state_deviation,
+     'RTC: a measured joint further than this from the previous chunk at the observation '
+     'time means that chunk does not run (a hold, teleop, a refusal): sample plainly.'),
 )
 
 
@@ -381,6 +392,11 @@ class RtcRuntime:
         if previous is None:
             return self._plain(self._reset_reason)
         elapsed = previous.rows_elapsed(stamp_ns)
+        gap = self.state_gap(previous, stamp_ns, state)
+        if gap is not None and gap > settings.max_state_deviation:
+            return self._plain(
+                f'state off the previous chunk: a joint {gap:.3f} from it at the observation '
+                f'(rtc.max_state_deviation {settings.max_state_deviation})', elapsed)
         if elapsed > settings.execution_horizon:
             return self._plain(
                 f'late cycle: {elapsed:.1f} rows of the previous chunk ran since its '
@@ -394,6 +410,26 @@ class RtcRuntime:
         request = GuidanceRequest(prefix, delay, settings.execution_horizon, settings.schedule,
                                   float(settings.guidance_weight_max))
         return self._keep(RtcPlan(request, '', elapsed, delay))
+
+    def state_gap(self, previous: ChunkMemory, stamp_ns: int,
+                  state: np.ndarray) -> Optional[float]:
+        """
+        Return how far the measured joints are from the previous chunk at ``stamp_ns``.
+
+        The largest |previous chunk - state| over the joints, the chunk linear between its rows
+        (its first row before them); None when the state is not the joints (libero).
+        """
+        joints = self.profile.joint_names
+        names = self.profile.state_names
+        if not set(joints) <= set(names):
+            return None
+        state = check_state(self.profile, state)
+        at = previous.rows_elapsed(stamp_ns) - 1.0  # row k is for stamp + (k + 1) dt
+        rows = np.arange(previous.positions.shape[0])
+        expected = np.array([np.interp(at, rows, previous.positions[:, j])
+                             for j in range(len(joints))])
+        measured = state[[names.index(n) for n in joints]]
+        return float(np.abs(measured - expected).max())
 
     def _plain(self, reason: str, elapsed: float = 0.0) -> RtcPlan:
         return self._keep(RtcPlan(None, reason, elapsed, 0))

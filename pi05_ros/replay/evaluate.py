@@ -34,7 +34,7 @@ the position, velocity, acceleration and jerk limits
 """
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 import heapq
 import math
 from pathlib import Path
@@ -318,8 +318,10 @@ class Replayer:
         self._busy_until_ns = start_ns
         self._trajectory_types = (JointTrajectoryTypes.from_typestore(ros_types.STORE)
                                   if writer is not None else None)
-        # real-time chunking (pi05-replay --rtc): the policy node's runtime, on the bag clock
-        self.rtc = (policy.rtc_runtime(options.rtc)
+        # real-time chunking (pi05-replay --rtc): the policy node's runtime, on the bag clock.
+        # The recorded robot did not run the replayed chunks, so the state check is off; the
+        # replay resets the runtime on the executor's holds and refusals instead.
+        self.rtc = (policy.rtc_runtime(replace(options.rtc, max_state_deviation=math.inf))
                     if options.rtc is not None and options.rtc.enabled else None)
         self.chunks_continued = 0  # RTC chunks the executor took without a blend
 
