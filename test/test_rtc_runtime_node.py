@@ -18,7 +18,8 @@ The policy node with real-time chunking on real rclpy (sim robot, tiny demo mode
 ``policy_node --params-file config/demo.yaml -p rtc.enabled:=true``: chunks go out at the
 configured rate, the first ones sampled plainly (activation, delay warm-up) with the reason in
 /diagnostics, the later ones guided with d from the measured delay; a remote backend with
-rtc.enabled fails to configure with the parameter named.
+rtc.enabled fails to configure with the parameter named; in the closed demo loop (sim robot,
+policy, executor) the executor accepts the guided chunks.
 """
 
 import time
@@ -27,11 +28,11 @@ NODE = '/pi05_policy'
 LARGE_FRAMES = {'FASTRTPS_DEFAULT_PROFILES_FILE': 'config/fastdds_large_frames.xml'}
 
 
-def policy_status(diagnostics):
-    """Key/values of the last policy status, or {}."""
+def policy_status(diagnostics, suffix=': policy'):
+    """Key/values of the last status whose name ends with ``suffix``, or {}."""
     for msg in reversed(diagnostics.messages):
         for status in msg.status:
-            if status.name.endswith(': policy'):
+            if status.name.endswith(suffix):
                 return {kv.key: kv.value for kv in status.values}
     return {}
 
@@ -45,6 +46,15 @@ def wait_for_status(diagnostics, condition, timeout):
         time.sleep(0.1)
     raise AssertionError(f'no such policy status within {timeout} s; last: '
                          f'{policy_status(diagnostics)}')
+
+
+def executor_status(diagnostics):
+    for msg in reversed(diagnostics.messages):
+        for status in msg.status:
+            values = {kv.key: kv.value for kv in status.values}
+            if 'chunks_accepted' in values:
+                return values
+    return {}
 
 
 def test_policy_node_with_rtc_publishes_guided_chunks_and_reports_them(ros_graph,
@@ -91,3 +101,27 @@ def test_rtc_with_the_remote_backend_is_a_configure_error_naming_the_parameter(
     assert 'rtc.enabled: needs backend local' in values['error']
     assert values['lifecycle_state'] == 'unconfigured'
     policy.stop()
+
+
+def test_closed_demo_loop_with_rtc_executes_the_guided_chunks(ros_graph, demo_checkpoint):
+    from diagnostic_msgs.msg import DiagnosticArray
+    diagnostics = ros_graph.collect(DiagnosticArray, '/diagnostics')
+    robot = ros_graph.start_node('sim_robot_node', name='sim_robot', params_file='demo.yaml',
+                                 params={'camera_width': 160, 'camera_height': 120})
+    policy = ros_graph.start_node(
+        'policy_node', name='pi05_policy', params_file='demo.yaml',
+        params={'checkpoint_dir': demo_checkpoint, 'rtc.enabled': True,
+                'rtc.warmup_cycles': 1, 'default_prompt': 'pick up the cube'})
+    executor = ros_graph.start_node('executor_node', name='pi05_executor',
+                                    params_file='demo.yaml',
+                                    remaps={'~/action_chunk': 'pi05_policy/action_chunk'})
+    values = wait_for_status(diagnostics, lambda v: int(v['rtc.guided_chunks']) >= 4, 60.0)
+    assert values['rtc.last_reason'] == 'guided', values
+    accepted = executor_status(diagnostics)
+    print({k: v for k, v in accepted.items() if 'chunk' in k or 'refused' in k},
+          {k: v for k, v in values.items() if k.startswith('rtc.')})
+    assert int(accepted['chunks_accepted']) >= 3, accepted
+    assert not [k for k in accepted if k.startswith('refused.first_row')], accepted
+    for process in (policy, executor, robot):
+        result = process.stop()
+        assert result.code == 0 and not result.errors, result.log[-3000:]
