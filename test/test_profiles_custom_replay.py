@@ -148,3 +148,22 @@ def test_joint_names_of_another_count_say_how_many_the_profile_has(tmp_path, cap
     err = capsys.readouterr().err
     assert code == cli.EXIT_ERROR and err.count('\n') == 1
     assert 'has 8 joints' in err and "got 3" in err
+
+
+def test_droid_on_an_fr3_replays_with_the_adapter_parameter_file(tmp_path, capsys):
+    """config/adapters/droid_fr3.yaml: fr3 joint names and pi05/joint_states, as live."""
+    params = cli.find_config_file('adapters/droid_fr3.yaml')
+    joints = yaml.safe_load(params.read_text())['/**/pi05_policy']['ros__parameters'][
+        'joint_names']
+    profile = load_profile('droid', joint_names=joints)
+    spec = DemoBagSpec(joint_names=tuple(joints), joint_states_topic='/pi05/joint_states',
+                       camera_topics={c.name: absolute_topic(c.topic) for c in profile.cameras},
+                       camera_frames=20)
+    bag = write_demo_bag(tmp_path / 'bag', spec)
+    checkpoint = make_demo_checkpoint(tmp_path / 'checkpoint', profile)
+    metrics = replay(tmp_path, capsys, bag, spec, '--checkpoint', str(checkpoint),
+                     '--profile', 'droid', '--params-file', str(params))
+    assert metrics['prediction']['num_chunks'] == 3
+    run = metrics['run']
+    assert list(run['executor']['limits']) == joints
+    assert run['executor']['limits']['fr3_joint1']['max_velocity'] == 0.3  # the first-run file

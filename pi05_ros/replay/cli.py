@@ -141,8 +141,10 @@ def build_parser() -> argparse.ArgumentParser:
         'executor (default: the pi05_executor section of --params-file, as the live node)')
     execution.add_argument('--params-file', metavar='PATH',
                            help='ROS 2 parameter file whose /**/pi05_executor section gives the '
-                           "limits and executor settings (default: the package's "
-                           'config/<profile>.yaml when there is one; "": built-in defaults)')
+                           'limits and executor settings, and whose /**/pi05_policy section the '
+                           'joint_names, joint_states_topic and cameras.<name>.topic (default: '
+                           "the package's config/<profile>.yaml when there is one; \"\": built-in "
+                           'defaults)')
     execution.add_argument('--urdf', help='URDF file with the joint position/velocity limits')
     execution.add_argument('--max-velocity', metavar='V[,V...]',
                            help='override: rad/s (m/s for prismatic joints), one value or one '
@@ -212,6 +214,21 @@ def parse_joint_names(text: str) -> List[str]:
         raise ValueError(f'--joint-names: expected distinct comma-separated names like '
                          f'joint_1,joint_2,joint_3, got {text!r}')
     return names
+
+
+def policy_topics_from_args(args: argparse.Namespace) -> None:
+    """Fill --joint-states-topic and --camera from the parameter file's pi05_policy section."""
+    path = params_file_for(args)
+    if path is None or not path.is_file():
+        return
+    params = read_node_parameters(path, 'pi05_policy') or {}
+    if args.joint_states_topic is None and params.get('joint_states_topic'):
+        args.joint_states_topic = params['joint_states_topic']
+    given = parse_cameras(args.camera)
+    for key, topic in sorted(params.items()):
+        name = key[len('cameras.'):-len('.topic')]
+        if key.startswith('cameras.') and key.endswith('.topic') and name not in given and topic:
+            args.camera.append(f'{name}={topic}')
 
 
 def joint_names_from_args(args: argparse.Namespace) -> Optional[List[str]]:
@@ -366,6 +383,7 @@ def run_rtc_comparison(args: argparse.Namespace, profile, policy, options: Repla
                        limits, run_info, rtc: RtcSettings):
     """Replay with plain splicing, then with RTC (same seed); the RTC result with both."""
     policy.rtc_runtime(rtc)  # a bad rtc.* value fails now, before any replay
+    policy.warmup(guided=True)  # the RTC run's first guided chunk is not a cold start
     progress = not args.no_progress and sys.stderr.isatty()
     plain = run_replay(args.bag, profile, policy, dataclasses.replace(options, output_bag=None),
                        limits=limits, progress=progress, run_info=run_info)
@@ -495,6 +513,7 @@ def run(args: argparse.Namespace) -> int:
     overrides = {} if args.asset_id is None else {'asset_id': args.asset_id}
     profile = load_profile(args.profile, joint_names=joint_names_from_args(args), **overrides)
     settings, params_file = executor_settings_from_args(args, profile)
+    policy_topics_from_args(args)  # the live policy node's topics, as its parameter file sets
     options = options_from_args(args, settings)
     rtc = rtc_settings_from_args(args)
     threads, threads_reason = torch_threads(args)
