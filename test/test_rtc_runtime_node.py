@@ -68,6 +68,7 @@ def test_policy_node_with_rtc_publishes_guided_chunks_and_reports_them(ros_graph
         'policy_node', params_file='demo.yaml', env=LARGE_FRAMES,
         params={'checkpoint_dir': demo_checkpoint, 'rtc.enabled': True,
                 'rtc.warmup_cycles': 1})
+    policy.wait_for_log(r'guided \(RTC\) warm-up inference', timeout=30.0)  # configure
     policy.wait_for_log('real-time chunking: s=15', timeout=30.0)
     first = wait_for_status(diagnostics, lambda v: int(v.get('chunks_published', 0)) >= 1, 30.0)
     assert first['rtc.enabled'] == 'True'
@@ -77,8 +78,8 @@ def test_policy_node_with_rtc_publishes_guided_chunks_and_reports_them(ros_graph
     assert values['cycles_without_chunk'] == '0', values['no_chunk_reason']
     assert values['rtc.last_guided'] == 'True' and values['rtc.last_reason'] == 'guided'
     assert 1 <= int(values['rtc.delay_rows']) <= 15
-    # d covers the measured delay: observation to publication, in 50 ms rows
-    assert float(values['rtc.delay_estimate_ms']) <= 50.0 * int(values['rtc.delay_rows'])
+    # the estimate (updated after this chunk went out) is a measured delay, not a default
+    assert 0.0 < float(values['rtc.delay_estimate_ms']) < 1000.0
     assert int(values['rtc.plain_chunks']) >= 2  # activation, warm-up
     assert int(values['chunks_published']) == (int(values['rtc.guided_chunks'])
                                                + int(values['rtc.plain_chunks']))

@@ -345,6 +345,9 @@ class PolicyNode(LifecycleNode):
             raise ValueError('rtc.enabled: needs backend local (real-time chunking guides the '
                              f"network's sampling), got backend {self.params['backend']!r}")
         runtime = self._policy.rtc_runtime(settings)
+        if self.params['warmup_iterations'] > 0:
+            warmup_ms = self._policy.warmup(runs=1, guided=True)
+            self.get_logger().info(f'guided (RTC) warm-up inference: {warmup_ms:.1f} ms')
         rows = 1e9 / self.params['inference_rate_hz'] / self._policy.profile.control_dt_ns
         if rows > settings.execution_horizon:
             self.get_logger().warning(
