@@ -154,13 +154,15 @@ def test_bad_parameters_are_refused_at_start_with_one_line(ros_graph, override, 
     assert result.code == 2 and len(lines) == 1 and expected in lines[0], result.log
 
 
-def test_config_aloha_executor_holds_the_arms_where_they_are_through_the_adapter(ros_graph):
-    """config/aloha.yaml unchanged + the adapter: each arm is commanded its measured pose."""
+@pytest.mark.parametrize('params_file', ['aloha.yaml', PARAMS], ids=['aloha', 'interbotix'])
+def test_the_executor_holds_the_arms_where_they_are_through_the_adapter(ros_graph,
+                                                                         params_file):
+    """config/aloha.yaml or the adapter's file: each arm is commanded its measured pose."""
     from std_msgs.msg import Float64MultiArray
     out = {side: ros_graph.collect(Float64MultiArray, f'/follower_{side}/pi05/commands')
            for side in ('left', 'right')}
     start_adapter(ros_graph)
-    ros_graph.start_node('executor_node', name='pi05_executor', params_file='aloha.yaml')
+    ros_graph.start_node('executor_node', name='pi05_executor', params_file=params_file)
     ros_graph.wait_for_node('/pi05_executor')
     left, right = arm_publishers(ros_graph)
     finger = FINGER_CLOSED + 0.3 * (FINGER_OPEN - FINGER_CLOSED)
