@@ -21,7 +21,7 @@ PI0.5 policy node + trajectory executor.
 The policy node is a managed (lifecycle) node; with ``autostart:=true`` (default) it configures
 and activates itself, which works the same on Humble and Jazzy. With ``autostart:=false`` drive it
 with ``ros2 lifecycle set /pi05_policy configure`` / ``activate`` or a lifecycle manager.
-The executor's ``~/action_chunk`` is remapped to the policy node's.
+The executor's ``~/action_chunk`` and ``~/action_chunk_rtc`` are remapped to the policy node's.
 """
 
 from launch import LaunchDescription
@@ -29,7 +29,8 @@ from launch.actions import DeclareLaunchArgument, GroupAction, OpaqueFunction
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node, PushRosNamespace
 from launch_ros.substitutions import FindPackageShare
-from pi05_ros.launch_arguments import argument_table, as_bool, policy_overrides
+from pi05_ros.launch_arguments import (argument_table, as_bool, EXECUTOR_REMAPS,
+                                       policy_overrides)
 
 # the table demo.launch.py shares (pi05_ros/launch_arguments.py)
 ARGUMENTS = argument_table()
@@ -46,7 +47,7 @@ def policy_nodes(context):
              parameters=[params_file, policy_overrides(values)]),
         Node(package='pi05_ros', executable='executor_node', name='pi05_executor',
              output='screen', parameters=[params_file, {'use_sim_time': use_sim_time}],
-             remappings=[('~/action_chunk', 'pi05_policy/action_chunk')]),
+             remappings=list(EXECUTOR_REMAPS)),
     ])]
 
 

@@ -38,6 +38,10 @@ POLICY_ARGUMENTS = (
     ('backend', '', "'local' or 'remote' (a policy server; empty: the parameter file's)."),
     ('remote_uri', '', 'ws://host:port of the policy server for backend remote.'),
 )
+
+# the executor node's inputs from the policy node (policy.launch.py; the node tests pass them too)
+EXECUTOR_REMAPS = (('~/action_chunk', 'pi05_policy/action_chunk'),
+                   ('~/action_chunk_rtc', 'pi05_policy/action_chunk_rtc'))
 DEMO_DEFAULTS: Mapping[str, Tuple[str, str]] = {
     'params_file': ('demo.yaml', 'Parameter file (default: share/pi05_ros/config/demo.yaml).'),
     'checkpoint_dir': ('', 'Checkpoint to use (empty: a tiny random-weight one, made for this '

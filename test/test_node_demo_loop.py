@@ -23,6 +23,7 @@ policy node that dies leaves the executor holding, and saying so.
 import time
 
 import numpy as np
+from pi05_ros.launch_arguments import EXECUTOR_REMAPS
 from ros_graph import latched_qos, sensor_qos
 
 EXECUTOR = '/pi05_executor'
@@ -40,7 +41,7 @@ def start_demo(graph, checkpoint, **executor_params):
                                       'use_sim_time': False})
     executor = graph.start_node('executor_node', name='pi05_executor', params_file='demo.yaml',
                                 params={'use_sim_time': False, **executor_params},
-                                remaps={'~/action_chunk': 'pi05_policy/action_chunk'})
+                                remaps=EXECUTOR_REMAPS)
     return robot, policy, executor
 
 

@@ -24,6 +24,7 @@ import time
 
 import numpy as np
 from pi05_ros.control.action_chunk import ActionChunk
+from pi05_ros.launch_arguments import EXECUTOR_REMAPS
 from pi05_ros.messages.trajectory import chunk_to_joint_trajectory, JointTrajectoryTypes
 import pytest
 from ros_graph import latched_qos, sensor_qos
@@ -32,7 +33,7 @@ NODE = '/pi05_executor'
 JOINTS = ['joint_1', 'joint_2', 'joint_3', 'joint_4', 'joint_5', 'joint_6', 'gripper']
 MAX_VELOCITY = 2.0  # config/demo.yaml limits.max_velocity
 CHUNK_TOPIC = '/pi05_policy/action_chunk'
-REMAP = {'~/action_chunk': 'pi05_policy/action_chunk'}  # as policy.launch.py
+REMAP = EXECUTOR_REMAPS  # as policy.launch.py
 SMALL_CAMERAS = {'camera_width': 32, 'camera_height': 24}  # speed only
 OUTPUT_TOPICS = {'float64_multi_array': '/sim_robot/commands',
                  'joint_state': '/sim_robot/commands',

@@ -23,12 +23,13 @@ namespace, and each executor drives only its own robot.
 
 import time
 
+from pi05_ros.launch_arguments import EXECUTOR_REMAPS
 from ros_graph import latched_qos, sensor_qos
 
 ROBOTS = ('/robot1', '/robot2')
 JOINTS = ('joint_1', 'joint_2', 'joint_3', 'joint_4', 'joint_5', 'joint_6', 'gripper')
 SMALL_CAMERAS = {'camera_width': 32, 'camera_height': 24}  # speed only
-REMAP = {'~/action_chunk': 'pi05_policy/action_chunk'}  # as policy.launch.py
+REMAP = EXECUTOR_REMAPS  # as policy.launch.py
 ROBOT_TOPICS = ('joint_states', 'cam_high/image_raw', 'cam_left_wrist/image_raw',
                 'cam_right_wrist/image_raw', 'sim_robot/commands', 'teleop/joint_commands',
                 'pi05_policy/action_chunk', 'pi05_executor/mode')

@@ -24,6 +24,7 @@ import threading
 import time
 
 import numpy as np
+from pi05_ros.launch_arguments import EXECUTOR_REMAPS
 from pi05_ros.policy.demo_assets import make_demo_checkpoint
 import pytest
 from test_policy_remote import ServeProcess
@@ -138,7 +139,7 @@ def test_demo_loop_on_the_remote_backend_holds_while_the_server_is_gone(ros_grap
                                          'default_prompt': 'pick up the cube'}),
             ros_graph.start_node('executor_node', name='pi05_executor', params_file='demo.yaml',
                                  params={'use_sim_time': False, 'executor.chunk_timeout': 1.0},
-                                 remaps={'~/action_chunk': 'pi05_policy/action_chunk'}),
+                                 remaps=EXECUTOR_REMAPS),
         ]
 
         def is_policy(msg):

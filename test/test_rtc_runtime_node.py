@@ -24,6 +24,8 @@ policy, executor) the executor accepts the guided chunks.
 
 import time
 
+from pi05_ros.launch_arguments import EXECUTOR_REMAPS
+
 NODE = '/pi05_policy'
 LARGE_FRAMES = {'FASTRTPS_DEFAULT_PROFILES_FILE': 'config/fastdds_large_frames.xml'}
 
@@ -62,7 +64,10 @@ def test_policy_node_with_rtc_publishes_guided_chunks_and_reports_them(ros_graph
     from diagnostic_msgs.msg import DiagnosticArray
     from trajectory_msgs.msg import JointTrajectory
     sim = ros_graph.start_node('sim_robot_node', params_file='demo.yaml', env=LARGE_FRAMES)
+    from diagnostic_msgs.msg import DiagnosticStatus
+    from pi05_ros.messages.rtc import rtc_status_to_info
     chunks = ros_graph.collect(JointTrajectory, f'{NODE}/action_chunk')
+    statuses = ros_graph.collect(DiagnosticStatus, f'{NODE}/action_chunk_rtc')
     diagnostics = ros_graph.collect(DiagnosticArray, '/diagnostics')
     policy = ros_graph.start_node(
         'policy_node', params_file='demo.yaml', env=LARGE_FRAMES,
@@ -85,6 +90,12 @@ def test_policy_node_with_rtc_publishes_guided_chunks_and_reports_them(ros_graph
                                                + int(values['rtc.plain_chunks']))
     last = chunks.last
     assert len(last.points) == 50
+    # every chunk's RTC status went out on ~/action_chunk_rtc, stamped like the chunk
+    infos = dict(rtc_status_to_info(msg) for msg in statuses.messages)
+    stamp = last.header.stamp.sec * 10**9 + last.header.stamp.nanosec
+    assert stamp in infos, (stamp, sorted(infos))
+    assert sum(info.guided for info in infos.values()) >= 2
+    assert all(info.delay_rows >= 1 for info in infos.values() if info.guided)
     result = policy.stop()
     assert result.code == 0 and not result.errors, result.log[-3000:]
     sim.stop()
@@ -115,13 +126,17 @@ def test_closed_demo_loop_with_rtc_executes_the_guided_chunks(ros_graph, demo_ch
                 'rtc.warmup_cycles': 1, 'default_prompt': 'pick up the cube'})
     executor = ros_graph.start_node('executor_node', name='pi05_executor',
                                     params_file='demo.yaml',
-                                    remaps={'~/action_chunk': 'pi05_policy/action_chunk'})
+                                    remaps=EXECUTOR_REMAPS)
     values = wait_for_status(diagnostics, lambda v: int(v['rtc.guided_chunks']) >= 4, 60.0)
     assert values['rtc.last_reason'] == 'guided', values
     accepted = executor_status(diagnostics)
     print({k: v for k, v in accepted.items() if 'chunk' in k or 'refused' in k},
           {k: v for k, v in values.items() if k.startswith('rtc.')})
     assert int(accepted['chunks_accepted']) >= 3, accepted
+    # the executor node took the guided chunks without a blend (matched by stamp)
+    ros_graph.wait_until(
+        lambda: int(executor_status(diagnostics).get('chunks_continued', 0)) >= 2, 30.0,
+        lambda: f'executor status: {executor_status(diagnostics)}')
     assert not [k for k in accepted if k.startswith('refused.first_row')], accepted
     for process in (policy, executor, robot):
         result = process.stop()

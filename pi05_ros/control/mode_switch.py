@@ -56,7 +56,7 @@ from typing import Callable, Deque, Iterable, List, NamedTuple, Optional, Sequen
 import numpy as np
 
 from pi05_ros.control.action_chunk import ActionChunk
-from pi05_ros.control.executor import Command, TRACKING, TrajectoryExecutor
+from pi05_ros.control.executor import ChunkDecision, Command, TRACKING, TrajectoryExecutor
 from pi05_ros.control.limits import JointLimits
 from pi05_ros.control.teleop import joint_vector, TeleopStream
 
@@ -294,6 +294,7 @@ class ModeSwitch:
         self._continuous = np.isinf(limits.lower) & np.isinf(limits.upper)
         self._initial = positions.copy()
         self._last_tick_ns: Optional[int] = None
+        self.last_chunk_decision: Optional[ChunkDecision] = None  # the executor's, last chunk
         self._mode = Mode.HOLD
         self._reason = 'waiting for a request'
         self._requested = Mode.HOLD
@@ -415,6 +416,7 @@ class ModeSwitch:
             return self._discard(f'chunk computed before the switch to POLICY '
                                  f'(stamp {chunk.stamp_ns} < {self._policy_since_ns})')
         decision = self.executor.submit(chunk, now_ns)
+        self.last_chunk_decision = decision
         return RequestResult(decision.accepted, decision.reason or 'chunk accepted')
 
     def handle(self, event: ModeEvent):

@@ -16,7 +16,10 @@
 The trajectory executor node: action chunks (and teleop) in, a smooth robot command out.
 
 Inputs: ``~/action_chunk`` (JointTrajectory per the chunk convention; remap it to the policy
-node's), ``/joint_states``, a teleop JointState topic, an optional intervention/deadman Bool.
+node's), ``~/action_chunk_rtc`` (how each chunk was sampled under real-time chunking, matched by
+stamp: a guided chunk arriving within its frozen rows continues the running one without a
+blend; remap it to the policy node's too), ``/joint_states``, a teleop JointState topic, an
+optional intervention/deadman Bool.
 Every ``1 / rate_hz`` the :class:`~pi05_ros.control.mode_switch.ModeSwitch` (TELEOP / POLICY /
 HOLD over a :class:`~pi05_ros.control.executor.TrajectoryExecutor`) produces one command, sent as
 ``std_msgs/Float64MultiArray`` (forward_command_controller), ``sensor_msgs/JointState``, or
@@ -31,10 +34,13 @@ All callbacks share one MutuallyExclusiveCallbackGroup: the core is not thread-s
 takes tens of microseconds, so serialising them costs nothing.
 """
 
+from collections import OrderedDict
+import dataclasses
 from typing import Any, Dict, List, Optional, Tuple
 
-from diagnostic_msgs.msg import DiagnosticArray
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 import numpy as np
+from pi05_ros.control.action_chunk import RtcInfo
 from pi05_ros.control.executor import ExecutorConfig, TrajectoryExecutor, TrajectoryPoints
 from pi05_ros.control.executor_params import (executor_config_from_parameters,
                                               limits_from_parameters,
@@ -43,6 +49,7 @@ from pi05_ros.control.limits import JointLimits
 from pi05_ros.control.mode_switch import ModeRequest, ModeSwitch, ModeSwitchConfig
 from pi05_ros.control.teleop import joint_vector
 from pi05_ros.messages.joints import float64_sequence
+from pi05_ros.messages.rtc import rtc_status_to_info, RtcStatusError
 from pi05_ros.messages.stamps import ns_to_duration, ns_to_stamp, stamp_to_ns
 from pi05_ros.messages.trajectory import joint_trajectory_to_chunk
 from pi05_ros.nodes.diagnostics import diagnostic_array, ERROR, OK, WARN
@@ -59,6 +66,7 @@ from std_srvs.srv import SetBool, Trigger
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
 NODE_NAME = 'pi05_executor'
+RTC_STATUS_KEPT = 8  # ~/action_chunk_rtc messages waiting for their chunk
 OUTPUT_TYPES = {
     'float64_multi_array': 'forward_position_controller/commands',
     'joint_state': '~/joint_commands',
@@ -180,7 +188,7 @@ class ExecutorNode(Node):
         self.trajectory_executor: Optional[TrajectoryExecutor] = None
         self.switch: Optional[ModeSwitch] = None
         self.counters = {'ticks': 0, 'chunks_received': 0, 'chunks_accepted': 0,
-                         'chunks_refused': 0, 'joint_states_refused': 0,
+                         'chunks_refused': 0, 'chunks_continued': 0, 'joint_states_refused': 0,
                          'teleop_refused': 0, 'jtc_trajectories': 0}
         self.last_chunk_result = 'none yet'
         self._error_message: Optional[str] = None
@@ -188,6 +196,7 @@ class ExecutorNode(Node):
         self._last_source: Optional[str] = None
         self._last_status: Optional[str] = None
         self._chunk_accepted_since_tick = False
+        self._chunk_rtc: 'OrderedDict[int, RtcInfo]' = OrderedDict()  # chunk stamp -> status
         self._last_diagnostics_ns: Optional[int] = None
         # the latest intervention message (asserted, receive time): applied to every new switch
         self._intervention: Optional[Tuple[bool, int]] = None
@@ -198,6 +207,9 @@ class ExecutorNode(Node):
         # the parameter services share the group: a run-time change never races a tick
         group = self.default_callback_group
         self._create_outputs()
+        # created first: when both are waiting, a chunk's RTC status is taken before the chunk
+        self.create_subscription(DiagnosticStatus, '~/action_chunk_rtc', self._on_chunk_rtc, 10,
+                                 callback_group=group)
         self.create_subscription(JointTrajectory, '~/action_chunk', self._on_chunk, 10,
                                  callback_group=group)
         self.create_subscription(JointState, self.params['joint_states_topic'],
@@ -372,6 +384,17 @@ class ExecutorNode(Node):
         if self.params['engage_policy_on_start']:
             self._request('engage_policy', self._now_ns())
 
+    def _on_chunk_rtc(self, msg) -> None:
+        try:
+            stamp_ns, info = rtc_status_to_info(msg)
+        except RtcStatusError as error:
+            self.get_logger().warning(f'~/action_chunk_rtc ignored: {error}',
+                                      throttle_duration_sec=2.0)
+            return
+        self._chunk_rtc[stamp_ns] = info
+        while len(self._chunk_rtc) > RTC_STATUS_KEPT:
+            self._chunk_rtc.popitem(last=False)
+
     def _on_chunk(self, msg) -> None:
         self.counters['chunks_received'] += 1
         now_ns = self._now_ns()
@@ -380,6 +403,9 @@ class ExecutorNode(Node):
         except Exception as error:  # noqa: B902 -- never raise out of a callback
             self._chunk_result(False, f'malformed chunk: {error}')
             return
+        rtc = self._chunk_rtc.pop(chunk.stamp_ns, None)
+        if rtc is not None:
+            chunk = dataclasses.replace(chunk, rtc=rtc)
         if self.switch is None:
             self._chunk_result(False, 'no joint state received yet')
             return
@@ -389,6 +415,9 @@ class ExecutorNode(Node):
             self._chunk_result(False, f'chunk failed: {type(error).__name__}: {error}')
             return
         self._chunk_result(result.success, result.message)
+        decision = self.switch.last_chunk_decision
+        if result.success and decision is not None and decision.continued:
+            self.counters['chunks_continued'] += 1
 
     def _chunk_result(self, accepted: bool, message: str) -> None:
         self.last_chunk_result = 'accepted' if accepted else message

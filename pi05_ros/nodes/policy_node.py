@@ -19,7 +19,8 @@ configure
     loads the robot profile and the checkpoint, warms the model up, creates the observation cache
     and the subscriptions (they start filling the cache right away).
 activate / deactivate
-    start / stop inference and publishing of ``~/action_chunk``.
+    start / stop inference and publishing of ``~/action_chunk`` (with ``rtc.enabled``, each
+    chunk's real-time-chunking status goes out on ``~/action_chunk_rtc`` just before it).
 cleanup / shutdown
     drop the subscriptions, the timer and the model.
 
@@ -54,7 +55,8 @@ import time
 from typing import Any, Deque, Dict, List, Optional
 
 from builtin_interfaces.msg import Duration, Time
-from diagnostic_msgs.msg import DiagnosticArray
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from pi05_ros.messages.rtc import rtc_status_fields
 from pi05_ros.messages.stamps import stamp_to_ns
 from pi05_ros.messages.trajectory import chunk_to_joint_trajectory, JointTrajectoryTypes
 from pi05_ros.nodes.diagnostics import diagnostic_array, ERROR, OK, WARN
@@ -213,6 +215,7 @@ class PolicyNode(LifecycleNode):
         self._cache = None
         self._input_subscriptions: list = []
         self._chunk_pub = None
+        self._chunk_rtc_pub = None
         self._inference_timer = None
         self._lifecycle_status = 'unconfigured'
         self._error_message: Optional[str] = None
@@ -465,6 +468,8 @@ class PolicyNode(LifecycleNode):
         self._input_subscriptions.append(self.create_subscription(
             String, '~/prompt', self._on_prompt, latched))
         self._chunk_pub = self.create_lifecycle_publisher(JointTrajectory, '~/action_chunk', 10)
+        self._chunk_rtc_pub = self.create_lifecycle_publisher(DiagnosticStatus,
+                                                              '~/action_chunk_rtc', 10)
         rate = positive(self.params, 'inference_rate_hz')
         self._inference_timer = self.create_timer(1.0 / rate, self._on_inference_timer)
 
@@ -475,9 +480,10 @@ class PolicyNode(LifecycleNode):
         if self._inference_timer is not None:
             self.destroy_timer(self._inference_timer)
             self._inference_timer = None
-        if self._chunk_pub is not None:
-            self.destroy_lifecycle_publisher(self._chunk_pub)
-            self._chunk_pub = None
+        for publisher in (self._chunk_pub, self._chunk_rtc_pub):
+            if publisher is not None:
+                self.destroy_lifecycle_publisher(publisher)
+        self._chunk_pub = self._chunk_rtc_pub = None
 
     # --- subscriptions: store (and prepare frames) -----------------------------------------------
 
@@ -638,6 +644,10 @@ class PolicyNode(LifecycleNode):
         if not self._inferring:  # deactivated (or exiting) while inferring: no chunk
             return False
         mark = _now_ms()
+        if chunk.rtc is not None:  # first: the executor matches it to the chunk by stamp
+            fields = rtc_status_fields(chunk.stamp_ns, chunk.rtc)
+            fields['values'] = [KeyValue(key=k, value=v) for k, v in fields['values']]
+            self._chunk_rtc_pub.publish(DiagnosticStatus(**fields))
         self._chunk_pub.publish(msg)
         published_ns = self._now_ns()
         if rtc is not None:  # observation to publication: the delay the next d comes from
