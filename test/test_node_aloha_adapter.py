@@ -111,6 +111,13 @@ def test_a_driver_state_without_the_finger_is_refused_naming_it(ros_graph):
                              r"joints \['left_finger'\]")
     finally:
         timer.cancel()
+    nan = driver_state(ros_graph, LEFT, float('nan'))
+    timer = ros_graph.every(0.05, lambda: left.publish(nan))
+    try:
+        adapter.wait_for_log(r"follower_left/joint_states: joint state refused: non-finite "
+                             r"positions for joints \['left_finger'\]")
+    finally:
+        timer.cancel()
 
 
 @pytest.mark.parametrize('command_type', ['float64_multi_array', 'joint_state'])
@@ -172,7 +179,7 @@ def test_the_executor_holds_the_arms_where_they_are_through_the_adapter(ros_grap
         right.publish(driver_state(ros_graph, RIGHT, finger))
     timer = ros_graph.every(0.02, publish)
     try:
-        held = {side: collector.wait_for(5, 10.0)[-1] for side, collector in out.items()}
+        held = {side: collector.wait_for(5, 30.0)[-1] for side, collector in out.items()}
     finally:
         timer.cancel()
     # the held command is the measured state; the gripper's normalized 0.3 -> the joint's 0.3

@@ -111,6 +111,25 @@ def test_stale_finger_states_stop_the_merged_state(ros_graph):
     assert len(merged) == 0  # the executor's state_timeout holds the robot
 
 
+def test_non_finite_finger_states_are_refused_naming_the_joint(ros_graph):
+    from sensor_msgs.msg import JointState
+    merged = ros_graph.collect(JointState, '/pi05/joint_states', sensor_qos())
+    adapter = start_adapter(ros_graph)
+    arm, hand = state_publishers(ros_graph)
+
+    def publish_states():
+        hand.publish(joint_state(ros_graph, FINGERS, [float('nan'), 0.01]))
+        arm.publish(joint_state(ros_graph, ARM, Q))
+    timer = ros_graph.every(0.05, publish_states)
+    try:
+        adapter.wait_for_log(r"\[WARN\].*joint state refused: non-finite positions for joints "
+                             r"\['fr3_finger_joint1'\]")
+        time.sleep(0.2)
+    finally:
+        timer.cancel()
+    assert len(merged) == 0
+
+
 def test_commands_are_split_into_arm_and_gripper_width(ros_graph):
     from sensor_msgs.msg import JointState
     from std_msgs.msg import Float64MultiArray
@@ -181,9 +200,9 @@ def test_the_executor_holding_reaches_the_arm_and_hand_through_the_adapter(ros_g
         arm.publish(joint_state(ros_graph, ARM, Q))
     timer = ros_graph.every(0.02, publish_states)
     try:
-        held = arm_commands.wait_for(5, 10.0)[-1]
+        held = arm_commands.wait_for(5, 30.0)[-1]
         np.testing.assert_allclose(list(held.data), Q, atol=1e-9)
-        np.testing.assert_allclose(list(gripper.wait_for(1, 5.0)[0].data), [0.06], atol=1e-9)
+        np.testing.assert_allclose(list(gripper.wait_for(1, 30.0)[0].data), [0.06], atol=1e-9)
     finally:
         timer.cancel()
 

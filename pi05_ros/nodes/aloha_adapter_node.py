@@ -142,6 +142,9 @@ class AlohaAdapterNode(Node):
             missing = [name for name in self._read if name not in values]
             if missing:
                 raise ValueError(f'JointState.name: missing joints {missing}')
+            bad = [name for name in self._read if not np.isfinite(values[name])]
+            if bad:
+                raise ValueError(f'non-finite positions for joints {bad}')
         except ValueError as error:
             self.get_logger().warning(f'{self.params["state_topics"][arm]}: joint state '
                                       f'refused: {error}', throttle_duration_sec=1.0)

@@ -146,6 +146,9 @@ class FrankaAdapterNode(Node):
     def _on_state(self, msg: JointState) -> None:
         try:
             values = named_values(msg)
+            bad = [n for n in self.arm + self.fingers if n in values and not np.isfinite(values[n])]
+            if bad:
+                raise ValueError(f'non-finite positions for joints {bad}')
         except ValueError as error:
             self.get_logger().warning(f'joint state refused: {error}', throttle_duration_sec=1.0)
             return
