@@ -107,14 +107,14 @@ def test_a_driver_state_without_the_finger_is_refused_naming_it(ros_graph):
     left, _ = arm_publishers(ros_graph)
     timer = ros_graph.every(0.05, lambda: left.publish(JointState(name=ARM, position=LEFT)))
     try:
-        adapter.wait_for_log(r"follower_left/joint_states: joint state refused: .*missing "
+        adapter.wait_for_log(r'follower_left/joint_states: joint state refused: .*missing '
                              r"joints \['left_finger'\]")
     finally:
         timer.cancel()
     nan = driver_state(ros_graph, LEFT, float('nan'))
     timer = ros_graph.every(0.05, lambda: left.publish(nan))
     try:
-        adapter.wait_for_log(r"follower_left/joint_states: joint state refused: non-finite "
+        adapter.wait_for_log(r'follower_left/joint_states: joint state refused: non-finite '
                              r"positions for joints \['left_finger'\]")
     finally:
         timer.cancel()
@@ -162,8 +162,8 @@ def test_bad_parameters_are_refused_at_start_with_one_line(ros_graph, override, 
 
 
 @pytest.mark.parametrize('params_file', ['aloha.yaml', PARAMS], ids=['aloha', 'interbotix'])
-def test_the_executor_holds_the_arms_where_they_are_through_the_adapter(ros_graph,
-                                                                         params_file):
+def test_the_executor_holds_the_arms_where_they_are_through_the_adapter(
+        ros_graph, params_file):
     """config/aloha.yaml or the adapter's file: each arm is commanded its measured pose."""
     from std_msgs.msg import Float64MultiArray
     out = {side: ros_graph.collect(Float64MultiArray, f'/follower_{side}/pi05/commands')

@@ -122,7 +122,7 @@ def test_non_finite_finger_states_are_refused_naming_the_joint(ros_graph):
         arm.publish(joint_state(ros_graph, ARM, Q))
     timer = ros_graph.every(0.05, publish_states)
     try:
-        adapter.wait_for_log(r"\[WARN\].*joint state refused: non-finite positions for joints "
+        adapter.wait_for_log(r'\[WARN\].*joint state refused: non-finite positions for joints '
                              r"\['fr3_finger_joint1'\]")
         time.sleep(0.2)
     finally:

@@ -130,8 +130,8 @@ FIELD_ERRORS = [
 
 @pytest.mark.parametrize('change, field, expected', FIELD_ERRORS,
                          ids=[next(iter(c)) for c, _, _ in FIELD_ERRORS])
-def test_each_field_error_names_the_file_the_field_and_what_is_expected(tmp_path, change,
-                                                                         field, expected):
+def test_each_field_error_names_the_file_the_field_and_what_is_expected(
+        tmp_path, change, field, expected):
     path = write(tmp_path, edited(**change))
     with pytest.raises(ProfileError) as error:
         load_profile(str(path))

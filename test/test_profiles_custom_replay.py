@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""``pi05-replay`` on a custom 6-joint arm: a profile path, --joint-names, generic's joint_names."""
+"""``pi05-replay`` on a custom 6-joint arm: a profile path, --joint-names, generic's names."""
 
 import json
 
@@ -147,7 +147,7 @@ def test_joint_names_of_another_count_say_how_many_the_profile_has(tmp_path, cap
                      '--joint-names', 'a,b,c', '--no-progress'])
     err = capsys.readouterr().err
     assert code == cli.EXIT_ERROR and err.count('\n') == 1
-    assert 'has 8 joints' in err and "got 3" in err
+    assert 'has 8 joints' in err and 'got 3' in err
 
 
 def test_droid_on_an_fr3_replays_with_the_adapter_parameter_file(tmp_path, capsys):

@@ -76,7 +76,7 @@ ALOHA_ADAPTER_PARAMETERS = (
     ParamSpec('joint_states_topic', 'joint_states',
               'Where the merged JointState is published (config/aloha.yaml reads joint_states).'),
     ParamSpec('max_arm_skew', 0.1,
-              'Publish no merged state while the arms\' newest stamps are further apart [s].',
+              "Publish no merged state while the arms' newest stamps are further apart [s].",
               dynamic=True, validate=above_zero),
     ParamSpec('command_topic', 'aloha/joint_commands',
               "The executor's 14-joint JointState command (config/aloha.yaml's output)."),
@@ -163,7 +163,7 @@ class AlohaAdapterNode(Node):
         skew_s = (max(stamps) - min(stamps)) * 1e-9
         if skew_s > self.params['max_arm_skew']:
             self.get_logger().warning(
-                f'no merged joint state: the arms\' states are {skew_s:.3f} s apart '
+                f"no merged joint state: the arms' states are {skew_s:.3f} s apart "
                 f"(max_arm_skew {self.params['max_arm_skew']} s)", throttle_duration_sec=1.0)
             return
         positions = [v for arm in range(len(self.prefixes)) for v in self._latest[arm][0]]

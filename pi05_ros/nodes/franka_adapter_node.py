@@ -52,7 +52,7 @@ GRIPPER_COMMAND_TYPES = ('width', 'fingers', 'closure')
 
 FRANKA_ADAPTER_PARAMETERS = (
     ParamSpec('arm_joint_names', [f'fr3_joint{i}' for i in range(1, 8)],
-              'Arm joints, in the arm controller\'s command order.'),
+              "Arm joints, in the arm controller's command order."),
     ParamSpec('finger_joint_names', ['fr3_finger_joint1', 'fr3_finger_joint2'],
               'Franka Hand finger joints; the opening width is the sum of their positions [m].'),
     ParamSpec('gripper_joint', 'gripper',
@@ -146,7 +146,8 @@ class FrankaAdapterNode(Node):
     def _on_state(self, msg: JointState) -> None:
         try:
             values = named_values(msg)
-            bad = [n for n in self.arm + self.fingers if n in values and not np.isfinite(values[n])]
+            bad = [n for n in self.arm + self.fingers
+                   if n in values and not np.isfinite(values[n])]
             if bad:
                 raise ValueError(f'non-finite positions for joints {bad}')
         except ValueError as error:

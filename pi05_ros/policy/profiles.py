@@ -40,8 +40,9 @@ import yaml
 ACTION_SPACES = ('absolute', 'delta', 'velocity')
 NS_PER_S = 1_000_000_000
 LIMIT_KEYS = ('lower', 'upper', 'max_velocity', 'max_acceleration', 'max_jerk')
-JOINT_NAMES_HINT = ("set joint_names in the profile YAML, or give them: pi05-replay --joint-names "
-                    "a,b,c; the nodes' joint_names parameter; load_profile(..., joint_names=[...])")
+JOINT_NAMES_HINT = ('set joint_names in the profile YAML, or give them: pi05-replay --joint-names '
+                    "a,b,c; the nodes' joint_names parameter; "
+                    'load_profile(..., joint_names=[...])')
 
 
 class ProfileError(ValueError):
