@@ -234,3 +234,33 @@ def test_disabled_runtime_never_guides():
     runtime.record_delay(0, 10**8)
     runtime.record_delay(0, 10**8)
     assert runtime.plan(10**8, state).reason == 'disabled'
+
+
+def test_remote_runtime_sends_the_rows_and_trusts_only_the_servers_word():
+    """Remote backend (no normalizer): the prefix is absolute rows; guided if the server says."""
+    from pi05_ros.control.action_chunk import RtcInfo
+    from pi05_ros.policy.remote_rtc import WireGuidance
+    profile = load_profile('droid')  # 15 rows a response
+    runtime = RtcRuntime(RtcSettings(enabled=True, execution_horizon=5, warmup_cycles=0),
+                         profile, None, profile.chunk_rows, 0)
+    state = state_for(profile)
+    rows = state[None, :8] + 0.01 * np.arange(1, 16)[:, None]  # (15, 8) absolute targets
+    first = ActionChunk(rows, 0, profile.control_dt_ns, profile.joint_names)
+    chunk = runtime.remember(first, state, runtime.plan(0, state))
+    assert not chunk.rtc.guided and chunk.rtc.reason == 'no previous chunk'
+    runtime.record_delay(0, 60_000_000)
+    on_it = rows[1]  # two rows (2 x 1/15 s) later the robot is on the chunk
+    stamp = 2 * profile.control_dt_ns
+    plan = runtime.plan(stamp, on_it)
+    assert isinstance(plan.request, WireGuidance) and plan.delay_rows == 1
+    assert plan.request.prefix_positions.shape == (15, 8)
+    np.testing.assert_allclose(plan.request.prefix_positions[:13], rows[2:])  # shifted by 2
+    np.testing.assert_allclose(plan.request.prefix_positions[13:], rows[[-1, -1]])  # held
+    served = ActionChunk(rows, stamp, profile.control_dt_ns, profile.joint_names,
+                         rtc=RtcInfo(1, True))
+    assert runtime.remember(served, on_it, plan).rtc.guided
+    plan = runtime.plan(2 * stamp, rows[3])
+    ignored = ActionChunk(rows, 2 * stamp, profile.control_dt_ns, profile.joint_names)
+    chunk = runtime.remember(ignored, rows[3], plan)  # openpi's server: no rtc in its answer
+    assert not chunk.rtc.guided and 'the server ignored the RTC prefix' in chunk.rtc.reason
+    assert runtime.status()['rtc.guided_chunks'] == 1

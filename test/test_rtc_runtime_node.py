@@ -25,6 +25,7 @@ policy, executor) the executor accepts the guided chunks.
 import time
 
 from pi05_ros.launch_arguments import EXECUTOR_REMAPS
+import pytest
 
 NODE = '/pi05_policy'
 LARGE_FRAMES = {'FASTRTPS_DEFAULT_PROFILES_FILE': 'config/fastdds_large_frames.xml'}
@@ -101,18 +102,40 @@ def test_policy_node_with_rtc_publishes_guided_chunks_and_reports_them(ros_graph
     sim.stop()
 
 
-def test_rtc_with_the_remote_backend_is_a_configure_error_naming_the_parameter(
-        ros_graph, demo_checkpoint):
+def test_rtc_on_the_remote_backend_guides_on_pi05_serve_and_the_executor_continues(
+        ros_graph, tmp_path):
+    """The frozen prefix travels to pi05-serve; the guided chunks run without a blend."""
+    pytest.importorskip('websockets')
     from diagnostic_msgs.msg import DiagnosticArray
+    from pi05_ros.policy.demo_assets import make_demo_checkpoint
+    from test_policy_remote import ServeProcess
+    ckpt = make_demo_checkpoint(tmp_path / 'demo', 'demo', seed=0)
+    server = ServeProcess(['--checkpoint', str(ckpt), '--profile', 'demo'])
     diagnostics = ros_graph.collect(DiagnosticArray, '/diagnostics')
-    policy = ros_graph.start_node(
-        'policy_node', params_file='demo.yaml',
-        params={'checkpoint_dir': demo_checkpoint, 'rtc.enabled': True, 'backend': 'remote',
-                'remote.uri': 'ws://127.0.0.1:9', 'remote.timeout': 0.2})
-    values = wait_for_status(diagnostics, lambda v: v.get('error', 'none') != 'none', 30.0)
-    assert 'rtc.enabled: needs backend local' in values['error']
-    assert values['lifecycle_state'] == 'unconfigured'
-    policy.stop()
+    try:
+        processes = [
+            ros_graph.start_node('sim_robot_node', name='sim_robot', params_file='demo.yaml',
+                                 params={'camera_width': 160, 'camera_height': 120}),
+            ros_graph.start_node(
+                'policy_node', name='pi05_policy', params_file='demo.yaml',
+                params={'backend': 'remote', 'remote.uri': server.uri, 'remote.timeout': 5.0,
+                        'rtc.enabled': True, 'rtc.warmup_cycles': 1,
+                        'default_prompt': 'pick up the cube'}),
+            ros_graph.start_node('executor_node', name='pi05_executor', params_file='demo.yaml',
+                                 remaps=EXECUTOR_REMAPS),
+        ]
+        values = wait_for_status(diagnostics, lambda v: int(v['rtc.guided_chunks']) >= 3, 90.0)
+        assert values['model.backend'] == 'remote'
+        assert 1 <= int(values['rtc.delay_rows']) <= 15
+        ros_graph.wait_until(
+            lambda: int(executor_status(diagnostics).get('chunks_continued', 0)) >= 2, 30.0,
+            lambda: f'executor status: {executor_status(diagnostics)}')
+        assert not [k for k in executor_status(diagnostics) if k.startswith('refused.first_row')]
+        for process in processes:
+            result = process.stop()
+            assert result.code == 0 and not result.errors, result.log[-3000:]
+    finally:
+        server.stop()
 
 
 def test_closed_demo_loop_with_rtc_executes_the_guided_chunks(ros_graph, demo_checkpoint):

@@ -31,6 +31,10 @@ nanoseconds passed in):
   one slow cycle (a compile, a cold cache) is forgotten after ``delay_window`` cycles instead of
   being kept as a maximum; ``d <= s <= H - d`` holds by construction (d is bounded by
   ``min(s, H - s)``);
+- with the remote backend (no normalizer here: the server has the norm stats) the prefix goes
+  out as the resampled absolute rows (:class:`~pi05_ros.policy.remote_rtc.WireGuidance`) and
+  pi05-serve does the rest; only the chunk's returned rows are kept (the last held past them),
+  and a chunk counts as guided only when the server says it guided it (openpi's does not);
 - a cycle samples plainly (and the executor splices its chunk with a blend) when there is no
   previous chunk, after a hold (:meth:`RtcRuntime.reset`), when the measured joints are more
   than ``max_state_deviation`` away from the previous chunk at the observation time (it does
@@ -43,13 +47,14 @@ nanoseconds passed in):
 from collections import deque
 from dataclasses import dataclass, replace
 import math
-from typing import Any, Deque, Dict, Mapping, Optional
+from typing import Any, Deque, Dict, Mapping, Optional, Union
 
 import numpy as np
 from pi05_ros.control.action_chunk import ActionChunk, RtcInfo
 from pi05_ros.policy import conversions
 from pi05_ros.policy.normalize import Normalizer
 from pi05_ros.policy.profiles import actions_to_robot, check_state, RobotProfile, state_to_model
+from pi05_ros.policy.remote_rtc import WireGuidance
 
 PAPER_GUIDANCE_WEIGHT_MAX = 5.0  # beta of the paper's reference implementation
 # pi05_ros.model.rtc.SCHEDULES, repeated so that this module (and replay) needs no torch
@@ -136,7 +141,8 @@ class RtcSettings:
 RTC_PARAMETERS = (
     ('rtc.enabled', False,
      'Real-time chunking: sample each chunk as the continuation of the one that runs '
-     '(guided toward it; the executor takes it without a blend). Local backend only.'),
+     '(guided toward it; the executor takes it without a blend). Remote backend: needs '
+     'pi05-serve (openpi serve_policy.py ignores the prefix).'),
     ('rtc.execution_horizon', RtcSettings.execution_horizon,
      'RTC s: rows of a chunk that run before the next takes over (at least the rows per '
      'inference period; the guidance reaches rows [0, H - s)).'),
@@ -241,8 +247,8 @@ class ChunkMemory:
 
     stamp_ns: int  # its observation stamp; row k is for stamp + (k + 1) dt
     dt_ns: int
-    model_actions: np.ndarray  # (H, A) float32, normalized model frame (the network's output)
-    positions: np.ndarray  # (H, J) float64 absolute targets of all H rows
+    model_actions: Optional[np.ndarray]  # (H, A) float32, normalized model frame; None: remote
+    positions: np.ndarray  # (H, J) float64 absolute targets of all H rows (remote: the chunk's)
 
     def rows_elapsed(self, stamp_ns: int) -> float:
         """Return the rows of this chunk that ran between its observation and ``stamp_ns``."""
@@ -265,6 +271,19 @@ def remember(profile: RobotProfile, normalizer: Normalizer, model_actions: np.nd
     return ChunkMemory(int(stamp_ns), int(dt_ns), raw, positions)
 
 
+def resampled_rows(previous: ChunkMemory, stamp_ns: int, rows: int) -> np.ndarray:
+    """
+    Return the previous chunk's absolute targets at a new chunk's row times: (rows, J).
+
+    Row j is at ``stamp_ns + (j + 1) dt``: linear between the previous chunk's rows, its last
+    row held after its end.
+    """
+    index = np.arange(rows) + previous.rows_elapsed(stamp_ns)  # (rows,) fractional rows
+    known = np.arange(previous.positions.shape[0])
+    return np.stack([np.interp(index, known, previous.positions[:, j])
+                     for j in range(previous.positions.shape[1])], axis=1)
+
+
 def frozen_prefix(previous: ChunkMemory, profile: RobotProfile, normalizer: Normalizer,
                   stamp_ns: int, state: np.ndarray) -> np.ndarray:
     """
@@ -277,9 +296,7 @@ def frozen_prefix(previous: ChunkMemory, profile: RobotProfile, normalizer: Norm
     """
     horizon, dim = previous.model_actions.shape
     index = np.arange(horizon) + previous.rows_elapsed(stamp_ns)  # (H,) fractional rows
-    rows = np.arange(horizon)
-    positions = np.stack([np.interp(index, rows, previous.positions[:, j])
-                          for j in range(previous.positions.shape[1])], axis=1)  # (H, J)
+    positions = resampled_rows(previous, stamp_ns, horizon)  # (H, J)
     actions = robot_to_actions(profile, positions, state)  # (H, A_robot) unnormalized
     nearest = np.clip(np.rint(index).astype(np.int64), 0, horizon - 1)
     prefix = previous.model_actions[nearest].astype(np.float64)  # (H, A)
@@ -337,7 +354,7 @@ class DelayEstimator:
 class RtcPlan:
     """What one cycle samples: guided (request) or plain (request None, reason why)."""
 
-    request: Optional[GuidanceRequest]
+    request: Optional[Union[GuidanceRequest, WireGuidance]]  # WireGuidance: remote backend
     reason: str  # '' when guided
     rows_elapsed: float = 0.0  # rows of the previous chunk run since its observation
     delay_rows: int = 0  # d of the request (0 when plain)
@@ -352,11 +369,12 @@ class RtcRuntime:
 
     Per cycle: :meth:`plan` (or :meth:`infer`, which plans, infers and remembers), then
     :meth:`record_delay` when the chunk reaches the executor. :meth:`reset` after a hold or
-    a failed cycle: the next chunk is sampled plainly.
+    a failed cycle: the next chunk is sampled plainly. ``normalizer`` None: the remote backend
+    (plans carry a WireGuidance; ``action_horizon`` is then the rows a response has).
     """
 
-    def __init__(self, settings: RtcSettings, profile: RobotProfile, normalizer: Normalizer,
-                 action_horizon: int, action_dim: int):
+    def __init__(self, settings: RtcSettings, profile: RobotProfile,
+                 normalizer: Optional[Normalizer], action_horizon: int, action_dim: int):
         self.settings = settings.check(action_horizon, profile.chunk_rows)
         if settings.enabled:
             check_invertible(profile)
@@ -406,9 +424,15 @@ class RtcRuntime:
         if delay is None:
             return self._plain(f'delay estimate warming up ({self.delays.recorded} of '
                                f'{settings.warmup_cycles + 1} cycles)', elapsed)
-        prefix = frozen_prefix(previous, self.profile, self.normalizer, stamp_ns, state)
-        request = GuidanceRequest(prefix, delay, settings.execution_horizon, settings.schedule,
-                                  float(settings.guidance_weight_max))
+        beta = float(settings.guidance_weight_max)
+        if self.normalizer is None:  # remote: the server maps the rows into its model's frame
+            rows = resampled_rows(previous, stamp_ns, self.action_horizon)
+            request: Union[GuidanceRequest, WireGuidance] = WireGuidance(
+                rows, delay, settings.execution_horizon, settings.schedule, beta)
+        else:
+            prefix = frozen_prefix(previous, self.profile, self.normalizer, stamp_ns, state)
+            request = GuidanceRequest(prefix, delay, settings.execution_horizon,
+                                      settings.schedule, beta)
         return self._keep(RtcPlan(request, '', elapsed, delay))
 
     def state_gap(self, previous: ChunkMemory, stamp_ns: int,
@@ -440,13 +464,27 @@ class RtcRuntime:
 
     def remember(self, chunk: ActionChunk, state: np.ndarray,
                  plan: Optional[RtcPlan] = None) -> ActionChunk:
-        """Keep ``chunk`` (it must carry model_actions) for the next cycle; return it tagged."""
-        if chunk.model_actions is None:
-            raise ValueError('chunk.model_actions: real-time chunking needs the raw model '
-                             'output (a local policy); got None')
-        self._previous = remember(self.profile, self.normalizer, chunk.model_actions,
-                                  chunk.stamp_ns, chunk.dt_ns, state)
+        """
+        Keep ``chunk`` for the next cycle; return it tagged with how it was sampled.
+
+        A local chunk must carry model_actions. A remote one is guided only if the server says
+        so (``chunk.rtc`` from the response): openpi's server ignores the prefix.
+        """
         plan = plan or self.last_plan
+        if self.normalizer is None:
+            self._previous = ChunkMemory(int(chunk.stamp_ns), int(chunk.dt_ns), None,
+                                         np.asarray(chunk.positions, dtype=np.float64))
+            if plan is not None and plan.request is not None and not (
+                    chunk.rtc is not None and chunk.rtc.guided):
+                plan = replace(plan, request=None, delay_rows=0,
+                               reason='the server ignored the RTC prefix (not pi05-serve)')
+                self.last_plan = plan
+        else:
+            if chunk.model_actions is None:
+                raise ValueError('chunk.model_actions: real-time chunking needs the raw model '
+                                 'output (a local policy); got None')
+            self._previous = remember(self.profile, self.normalizer, chunk.model_actions,
+                                      chunk.stamp_ns, chunk.dt_ns, state)
         if plan is None or plan.request is None:
             self.plain_chunks += 1
             reason = 'no plan' if plan is None else plan.reason
