@@ -83,8 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument('--joint-names', metavar='A,B,C',
                        help="the robot's joint names, in the profile's order: required by a "
                        'profile without joint_names (generic), else they rename its joints one '
-                       "to one (default: joint_names of the parameter file's pi05_policy or "
-                       'pi05_executor section)')
+                       "to one (default: joint_names of the parameter file's pi05_policy "
+                       'section, as the live policy node)')
     model.add_argument('--asset-id', metavar='ID',
                        help='norm-stats asset of the checkpoint (assets/ID/norm_stats.json) '
                        "instead of the profile's asset_id")
@@ -232,17 +232,19 @@ def policy_topics_from_args(args: argparse.Namespace) -> None:
 
 
 def joint_names_from_args(args: argparse.Namespace) -> Optional[List[str]]:
-    """--joint-names, else joint_names of the parameter file (policy, then executor section)."""
+    """
+    Return --joint-names, else joint_names of the parameter file's pi05_policy section.
+
+    What the live policy node renames the profile with (the executor's joint_names are only
+    its command order, and may be the profile's names in another order).
+    """
     if args.joint_names is not None:
         return parse_joint_names(args.joint_names)
     path = params_file_for(args)
     if path is None or not path.is_file():
         return None
-    for node_name in ('pi05_policy', NODE_NAME):
-        params = read_node_parameters(path, node_name) or {}
-        if params.get('joint_names'):
-            return list(params['joint_names'])
-    return None
+    names = (read_node_parameters(path, 'pi05_policy') or {}).get('joint_names')
+    return list(names) if names else None
 
 
 def params_file_for(args: argparse.Namespace) -> Optional[Path]:
