@@ -50,3 +50,26 @@ def test_replay_against_no_server_fails_at_once_in_one_line(tmp_path, capsys):
                      '--remote-timeout', '2', '-o', str(tmp_path / 'b'), '--no-progress'])
     err = capsys.readouterr().err.strip().splitlines()
     assert code != 0 and len(err) == 1 and 'ws://127.0.0.1:9' in err[0], err
+
+
+def test_replay_rtc_through_pi05_serve_guides_on_the_server(tmp_path, capsys):
+    """--remote with --rtc: the frozen prefix travels to pi05-serve, which guides the chunks."""
+    assert cli.main(['--demo', '--demo-frames', '20', '-o', str(tmp_path / 'local'),
+                     '--no-progress']) == 0
+    inputs = tmp_path / 'local' / 'demo_inputs'
+    bag, checkpoint = inputs / 'demo_bag_mcap', inputs / 'checkpoint'
+    truth = DemoBagSpec.__dataclass_fields__['command_topic'].default
+    server = ServeProcess(['--checkpoint', str(checkpoint), '--profile', 'demo'])
+    try:
+        code = cli.main([str(bag), '--profile', 'demo', '--truth-topic', truth, '--rtc',
+                         '--remote', server.uri, '--inference-delay', '0.12', '--no-progress',
+                         '-o', str(tmp_path / 'rtc')])
+    finally:
+        server.stop()
+    assert code == 0, capsys.readouterr()
+    compared = json.loads((tmp_path / 'rtc' / 'metrics.json').read_text())['rtc_comparison']
+    rows = {r['metric']: r for r in compared['rows']}
+    assert compared['rtc']['guided_chunks'] >= 2
+    assert compared['rtc']['chunks_continued_without_blend'] >= 2
+    assert not [k for k in compared['rtc']['fallbacks'] if 'server ignored' in k]
+    assert rows['inter-chunk disagreement']['rtc'] < rows['inter-chunk disagreement']['plain']

@@ -67,7 +67,7 @@ from pi05_ros.nodes.params import (above_zero, at_least_zero, declare_parameters
                                    STRING_ARRAY, watch_parameters)
 from pi05_ros.nodes.spin import spin_node
 from pi05_ros.observation_cache import JOINT_STATES, ObservationCache, ObservationNotReady
-from pi05_ros.policy.rtc import RTC_PARAMETERS, RtcRuntime, settings_from_parameters
+from pi05_ros.policy.rtc import RTC_PARAMETERS, settings_from_parameters
 from rclpy.lifecycle import LifecycleNode, TransitionCallbackReturn
 from rclpy.qos import (DurabilityPolicy, HistoryPolicy, qos_profile_sensor_data, QoSProfile,
                        ReliabilityPolicy)
@@ -344,14 +344,10 @@ class PolicyNode(LifecycleNode):
         settings = settings_from_parameters(self.params)
         if not settings.enabled:
             return None
-        if self.params['backend'] == 'remote':  # the prefix travels to pi05-serve (remote_rtc)
-            profile = self._policy.profile
-            runtime = RtcRuntime(settings, profile, None, profile.chunk_rows, 0)
-        else:
-            runtime = self._policy.rtc_runtime(settings)
-            if self.params['warmup_iterations'] > 0:
-                warmup_ms = self._policy.warmup(runs=1, guided=True)
-                self.get_logger().info(f'guided (RTC) warm-up inference: {warmup_ms:.1f} ms')
+        runtime = self._policy.rtc_runtime(settings)  # remote: the prefix goes to pi05-serve
+        if self.params['backend'] == 'local' and self.params['warmup_iterations'] > 0:
+            warmup_ms = self._policy.warmup(runs=1, guided=True)
+            self.get_logger().info(f'guided (RTC) warm-up inference: {warmup_ms:.1f} ms')
         rows = 1e9 / self.params['inference_rate_hz'] / self._policy.profile.control_dt_ns
         if rows > settings.execution_horizon:
             self.get_logger().warning(

@@ -40,6 +40,7 @@ from pi05_ros.control.action_chunk import ActionChunk, RtcInfo
 from pi05_ros.observation import Observation
 from pi05_ros.policy.profiles import load_profile, RobotProfile
 from pi05_ros.policy.remote_rtc import RTC_KEY, WireGuidance
+from pi05_ros.policy.rtc import RtcRuntime, RtcSettings
 from pi05_ros.policy.wire import (layout_for, observation_to_request, packb, unpackb,
                                   wire_actions_to_positions, WireError)
 
@@ -114,6 +115,10 @@ class RemotePolicy:
         if self.server_metadata is None:
             self.connect()
         return (self.server_metadata or {}).get('rtc') is True
+
+    def rtc_runtime(self, settings: RtcSettings) -> RtcRuntime:
+        """Return a real-time-chunking runtime whose prefix goes to the server (remote_rtc)."""
+        return RtcRuntime(settings, self.profile, None, self.profile.chunk_rows, 0)
 
     @property
     def model_identity(self) -> Dict[str, str]:

@@ -49,11 +49,10 @@ import traceback
 from typing import Dict, Mapping, Optional, Sequence
 
 import numpy as np
-from pi05_ros.model.rtc import SCHEDULES
 from pi05_ros.policy.normalize import Normalizer
 from pi05_ros.policy.profiles import load_profile, RobotProfile
 from pi05_ros.policy.remote_rtc import decode, RTC_KEY, WireGuidance, WireGuidanceError
-from pi05_ros.policy.rtc import GuidanceRequest, robot_to_actions
+from pi05_ros.policy.rtc import GuidanceRequest, robot_to_actions, SCHEDULES
 from pi05_ros.policy.wire import (layout_for, packb, request_to_observation, unpackb,
                                   wire_profile, WireError)
 

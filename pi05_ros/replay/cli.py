@@ -366,9 +366,6 @@ def rtc_settings_from_args(args: argparse.Namespace) -> Optional[RtcSettings]:
     """
     if not args.rtc:
         return None
-    if args.remote:
-        raise ValueError('--rtc: needs a local --checkpoint (real-time chunking guides the '
-                         "network's sampling), not --remote")
     path = params_file_for(args)
     params = (read_node_parameters(path, 'pi05_policy') or {}) if path is not None else {}
     settings = settings_from_parameters(params)
@@ -385,7 +382,8 @@ def run_rtc_comparison(args: argparse.Namespace, profile, policy, options: Repla
                        limits, run_info, rtc: RtcSettings):
     """Replay with plain splicing, then with RTC (same seed); the RTC result with both."""
     policy.rtc_runtime(rtc)  # a bad rtc.* value fails now, before any replay
-    policy.warmup(guided=True)  # the RTC run's first guided chunk is not a cold start
+    if hasattr(policy, 'warmup'):  # in process: the RTC run's first guided chunk is not cold
+        policy.warmup(guided=True)
     progress = not args.no_progress and sys.stderr.isatty()
     plain = run_replay(args.bag, profile, policy, dataclasses.replace(options, output_bag=None),
                        limits=limits, progress=progress, run_info=run_info)
