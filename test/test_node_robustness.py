@@ -49,6 +49,7 @@ def make(ros_context, node_class, *args, params=None):
 def malformed(now_ns, msg_type):
     """Messages of ``msg_type`` that are valid on the wire but wrong in content."""
     from builtin_interfaces.msg import Duration
+    from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
     from sensor_msgs.msg import CompressedImage, Image, JointState
     from std_msgs.msg import Bool, Float64MultiArray, String
     from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
@@ -87,6 +88,14 @@ def malformed(now_ns, msg_type):
         return [String(), String(data='\x00' * 5), String(data='word ' * 2000)]
     if msg_type is Bool:
         return [Bool(data=True), Bool()]
+    if msg_type is DiagnosticStatus:  # ~/action_chunk_rtc
+        return [DiagnosticStatus(), DiagnosticStatus(name='rtc'),
+                DiagnosticStatus(name='rtc', values=[KeyValue(key='chunk_stamp_ns', value='x'),
+                                                     KeyValue(key='delay_rows', value='-3'),
+                                                     KeyValue(key='guided', value='maybe')]),
+                DiagnosticStatus(name='rtc', values=[KeyValue(key='chunk_stamp_ns', value='1'),
+                                                     KeyValue(key='delay_rows', value='9' * 40),
+                                                     KeyValue(key='guided', value='true')])]
     raise AssertionError(f'no malformed {msg_type.__name__} messages: add some')
 
 
