@@ -86,7 +86,7 @@ def cell(name: str, value: float) -> str:
         return f'{100 * value:.0f} %'
     if name == 'refused':
         return f'{value:.0f}'
-    if name.startswith('seam'):
+    if name.startswith('seam |j|'):
         return f'{value:.0f}'
     return f'{value:.3f}'
 
