@@ -138,6 +138,16 @@ def parameter_text(value: Any) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def node_in_process(ros_context, node_class, params: Dict[str, Any]):
+    """Create ``node_class`` in this process with ``-p`` overrides, as on the command line."""
+    args = ['--ros-args']
+    for name, value in params.items():
+        args += ['-p', f'{name}:={parameter_text(value)}']
+    node = node_class(context=ros_context(args))
+    ros_context.made_nodes.append(node)
+    return node
+
+
 def params_file_path(params_file: Union[str, Path]) -> Path:
     """``'demo.yaml'`` -> config/demo.yaml; a path (absolute or with a folder) as given."""
     path = Path(params_file)

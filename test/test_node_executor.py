@@ -345,15 +345,10 @@ URDF = """<robot name="r">
 def executor_here(ros_context, **params):
     """Make an ExecutorNode for joints a, b in this process, ``-p`` overrides as given."""
     from pi05_ros.nodes.executor_node import ExecutorNode
-    from ros_graph import parameter_text
+    from ros_graph import node_in_process
     params = {'joint_names': ['a', 'b'], 'limits.lower': [-2.0], 'limits.upper': [2.0],
               'limits.max_velocity': [0.5], **params}
-    args = ['--ros-args']
-    for name, value in params.items():
-        args += ['-p', f'{name}:={parameter_text(value)}']
-    node = ExecutorNode(context=ros_context(args))
-    ros_context.made_nodes.append(node)
-    return node
+    return node_in_process(ros_context, ExecutorNode, params)
 
 
 def joint_state_msg(node, positions, names=('a', 'b')):

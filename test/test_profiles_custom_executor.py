@@ -34,17 +34,12 @@ URDF = """<robot name="r">
 
 def executor_here(ros_context, tmp_path, **params):
     from pi05_ros.nodes.executor_node import ExecutorNode
-    from ros_graph import parameter_text
+    from ros_graph import node_in_process
     path = tmp_path / 'profile.yaml'
     path.write_text(yaml.safe_dump(PROFILE))
     params = {'profile': str(path), 'limits.lower': [-3.0], 'limits.upper': [3.0],
               'limits.max_velocity': [2.0], 'limits.max_acceleration': [5.0], **params}
-    args = ['--ros-args']
-    for name, value in params.items():
-        args += ['-p', f'{name}:={parameter_text(value)}']
-    node = ExecutorNode(context=ros_context(args))
-    ros_context.made_nodes.append(node)
-    return node
+    return node_in_process(ros_context, ExecutorNode, params)
 
 
 def test_parameter_limits_are_capped_by_the_profile(ros_context, tmp_path):
