@@ -51,6 +51,15 @@ def test_first_order_step_and_trajectory_sampling():
     assert sample_trajectory(times, points, np.zeros(1), 10**9)[0] == 2.0
 
 
+def test_frames_at_epoch_time_scroll_from_one_frame_to_the_next():
+    pytest.importorskip('rclpy')
+    from pi05_ros.nodes.sim_robot_node import synthetic_frame
+    epoch_s = 1.8e9  # what a ROS clock reads: float32 arithmetic would freeze the gradients
+    first, next_ = (synthetic_frame(64, 48, epoch_s + t, 0) for t in (0.0, 0.05))
+    assert len(np.unique(first[..., 0])) > 32  # a gradient, not one colour
+    assert (first != next_).mean() > 0.25  # 2 px of scroll in 50 ms
+
+
 def test_list_get_describe_every_parameter_and_overrides(ros_graph):
     from pi05_ros.nodes.sim_robot_node import SIM_ROBOT_PARAMETERS
     start_robot(ros_graph, initial_positions=[0.1, 0.2, 0.3])
@@ -111,6 +120,7 @@ def test_joints_follow_a_forward_command_with_first_order_lag(ros_graph):
 
 def test_joint_trajectory_is_followed_by_joint_name_from_its_stamp(ros_graph):
     from builtin_interfaces.msg import Duration
+    import rclpy.duration
     from sensor_msgs.msg import JointState
     from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
     states = ros_graph.collect(JointState, '/joint_states', sensor_qos())
@@ -119,10 +129,12 @@ def test_joint_trajectory_is_followed_by_joint_name_from_its_stamp(ros_graph):
     pub = ros_graph.publisher(JointTrajectory, '/jtc/joint_trajectory')
     ros_graph.wait_for_subscribers(pub)
     points = [JointTrajectoryPoint(positions=[0.0, 0.2 * k, 0.4 * k],
-                                   time_from_start=Duration(sec=0, nanosec=250_000_000 * k))
+                                   time_from_start=Duration(sec=0, nanosec=400_000_000 * k))
               for k in (1, 2)]
     msg = JointTrajectory(joint_names=['c', 'b', 'a'], points=points)
-    msg.header.stamp = ros_graph.node.get_clock().now().to_msg()
+    # starts 0.3 s from now, so a late delivery on a loaded machine still sees the middle
+    start = ros_graph.node.get_clock().now() + rclpy.duration.Duration(seconds=0.3)
+    msg.header.stamp = start.to_msg()
     pub.publish(msg)
     middle = states.wait_for(1, 5.0, lambda m: 0.3 < positions(m)[0] < 0.5)[0]
     np.testing.assert_allclose(positions(middle)[1], positions(middle)[0] / 2, atol=1e-9)

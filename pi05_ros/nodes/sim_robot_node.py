@@ -96,10 +96,11 @@ def synthetic_frame(width: int, height: int, t_s: float, camera_index: int) -> n
     """(height, width, 3) uint8 RGB: colour gradients that scroll, and a bright moving square."""
     x = np.arange(width, dtype=np.float32)[None, :]
     y = np.arange(height, dtype=np.float32)[:, None]
-    phase = 40.0 * t_s
+    # 40 px/s; reduced in float64 first (t_s is epoch time: float32 would freeze the scroll)
+    shift_x, shift_y = (40.0 * t_s) % width, (20.0 * t_s) % height
     frame = np.empty((height, width, 3), np.uint8)
-    frame[..., 0] = (((x + phase) * 255.0 / width) % 255).astype(np.uint8)
-    frame[..., 1] = (((y + 0.5 * phase) * 255.0 / height) % 255).astype(np.uint8)
+    frame[..., 0] = (((x + shift_x) * 255.0 / width) % 255).astype(np.uint8)
+    frame[..., 1] = (((y + shift_y) * 255.0 / height) % 255).astype(np.uint8)
     frame[..., 2] = np.uint8((60 * camera_index) % 255)
     size = max(4, min(width, height) // 8)
     cx = int((0.5 + 0.4 * math.sin(t_s + camera_index)) * (width - size))
