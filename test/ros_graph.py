@@ -289,6 +289,8 @@ class NodeProcess:
         try:
             code = self.process.wait(timeout)
         except subprocess.TimeoutExpired:
+            self.process.send_signal(signal.SIGUSR1)  # spin_node: every thread's stack to the log
+            time.sleep(1.0)
             self.process.kill()
             code = self.process.wait()
         self.result = ShutdownResult(code, time.monotonic() - start, self.log_text())

@@ -16,8 +16,9 @@
 nodes/spin.py in a real process: a raising callback never ends spin; shutdown waits for callbacks.
 
 The node under test is a small script using ``spin_node`` exactly as the package's nodes do:
-a ``~/fail`` service that raises, a ``~/ok`` service, and a timer whose callback takes
-``busy_s`` seconds (SIGINT arrives while it runs).
+a ``~/fail`` service that raises, a ``~/ok`` service, a timer whose callback takes
+``busy_s`` seconds (SIGINT arrives while it runs), and with ``hang_on_destroy`` a teardown
+that never returns.
 """
 
 import textwrap
@@ -37,6 +38,7 @@ SCRIPT = textwrap.dedent("""
         def __init__(self):
             super().__init__('probe')
             self.busy_s = self.declare_parameter('busy_s', 0.0).value
+            self.hang_on_destroy = self.declare_parameter('hang_on_destroy', False).value
             self.create_service(Trigger, '~/fail', self.fail)
             self.create_service(Trigger, '~/ok', self.ok)
             self.create_timer(0.05, self.work)
@@ -53,6 +55,11 @@ SCRIPT = textwrap.dedent("""
                 self.get_logger().info('working')
                 time.sleep(self.busy_s)
                 self.get_logger().info('done')
+
+        def destroy_node(self):
+            if self.hang_on_destroy:  # a teardown that never returns (middleware, say)
+                time.sleep(60.0)
+            super().destroy_node()
 
 
     spin_node(Probe, num_threads=int(sys.argv[1]), args=sys.argv)
@@ -110,6 +117,28 @@ def test_a_second_signal_during_cleanup_ends_the_process(ros_graph, probe_script
     probe.process.send_signal(signal.SIGTERM)
     result = probe.stop()
     assert result.code == 130 and result.seconds < 1.0, result.log
+
+
+def test_a_hung_teardown_prints_where_and_exits_within_the_limit(ros_graph, probe_script):
+    from pi05_ros.nodes.spin import SHUTDOWN_LIMIT_S
+    probe = ros_graph.start_node(probe_script, extra_args=['1'],
+                                 params={'hang_on_destroy': True})
+    ros_graph.wait_for_services('/probe', ['ok'])
+    result = probe.stop()
+    assert result.code == 1, result.log  # not killed by the harness: it left by itself
+    assert SHUTDOWN_LIMIT_S - 0.5 < result.seconds < SHUTDOWN_LIMIT_S + 2.0, result.seconds
+    assert 'in destroy_node' in result.log  # the stack says where it hung
+
+
+def test_sigusr1_prints_every_stack_and_the_node_goes_on(ros_graph, probe_script):
+    import signal
+    probe = ros_graph.start_node(probe_script, extra_args=['2'])
+    ros_graph.wait_for_services('/probe', ['ok'])
+    probe.process.send_signal(signal.SIGUSR1)
+    probe.wait_for_log(r'(Current thread|Thread) 0x[0-9a-f]+')
+    assert ros_graph.trigger('/probe/ok').success
+    result = probe.stop()
+    assert result.code == 0 and result.seconds < 2.0, result.log
 
 
 def test_nodes_with_camera_frames_get_the_large_frame_transport_unless_one_is_set():

@@ -23,9 +23,14 @@ loop to stop (no callback is taken after that); then, in order: the node's
 finish (at most ``drain_timeout`` seconds; past that the process exits at once, without
 destroying anything under a running callback), the node is destroyed, rclpy shut down, and
 ``main`` returns (exit 0). A second signal during that cleanup ends the process (exit 130).
+A shutdown still going SHUTDOWN_LIMIT_S after the signal prints every thread's stack to
+stderr and exits 1: a node never hangs on its way out.
 
 An exception raised by a callback (a service callback, rclpy's lifecycle services on an invalid
 transition) is logged and spinning goes on: a bad request never takes the node down.
+
+SIGUSR1 prints the stack of every thread to stderr and the node goes on: where a hung node is
+(the test harness sends it before killing a node that did not exit in time).
 
 A node that cannot start (a wrong parameter type or value) prints one line naming the
 parameter and exits 2, instead of a traceback.
@@ -36,6 +41,7 @@ already: Fast DDS's default 512 KiB shared-memory segment cannot hold three 640x
 drops them (the demo loop ran at 0.58 chunks/s for 2 Hz without it).
 """
 
+import faulthandler
 import os
 import signal
 import sys
@@ -55,6 +61,7 @@ STARTUP_ERRORS = (ValueError, ParameterException, FileNotFoundError, KeyError)
 EXIT_STARTUP_ERROR = 2
 EXIT_SECOND_SIGNAL = 130
 SPIN_PERIOD = 0.1
+SHUTDOWN_LIMIT_S = 5.0  # from the first signal to the end of main()
 
 
 class StopRequest:
@@ -69,6 +76,9 @@ class StopRequest:
         if self.event.is_set() and self.cleaning_up:
             sys.stderr.flush()
             os._exit(EXIT_SECOND_SIGNAL)
+        if not self.event.is_set():
+            # a shutdown that hangs (in the middleware, say) prints every stack and exits 1
+            faulthandler.dump_traceback_later(SHUTDOWN_LIMIT_S, exit=True)
         self.signal_name = signal.Signals(signum).name
         self.event.set()
 
@@ -138,6 +148,7 @@ def spin_node(make_node: Callable[[], Any], num_threads: int, args=None,
     if large_frames:
         use_large_frame_transport()
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     stop = StopRequest()
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     node = None
@@ -164,6 +175,7 @@ def spin_node(make_node: Callable[[], Any], num_threads: int, args=None,
         _clean_up(executor, node, drain_timeout)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    faulthandler.cancel_dump_traceback_later()
     if startup_error is not None:
         print(startup_error_line(program, startup_error), file=sys.stderr, flush=True)
         sys.exit(EXIT_STARTUP_ERROR)
