@@ -63,8 +63,11 @@ def test_demo_loop_closes_and_every_node_stops_cleanly(ros_graph, demo_checkpoin
     chunks.wait_for(first + 4, timeout=20.0)
     chunk_rate = (len(chunks) - first) / (time.monotonic() - start)
     assert chunk_rate > 1.0, chunk_rate  # demo.yaml inference_rate_hz: 2
-    moved = np.abs(joint_positions(states.last) - joint_positions(states.messages[0])).max()
-    assert moved > 1e-3  # the random policy's small deltas reach the simulated joints
+
+    def moved():
+        return np.abs(joint_positions(states.last) - joint_positions(states.messages[0])).max()
+    # the random policy's small deltas reach the simulated joints
+    ros_graph.wait_until(lambda: moved() > 1e-3, 10.0, lambda: f'moved {moved()}')
     msg = chunks.last
     assert len(msg.points) == 50 and len(msg.joint_names) == 7
     results = ros_graph.stop_all(processes=processes)

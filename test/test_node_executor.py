@@ -412,7 +412,7 @@ def test_a_silent_deadman_stream_ends_in_hold(ros_graph):
     from std_msgs.msg import Bool, String
     mode = ros_graph.collect(String, f'{NODE}/mode', latched_qos())
     start_loop(ros_graph, engage_policy_on_start=False,
-               **{'intervention.topic': 'deadman', 'intervention.timeout': 0.3})
+               **{'intervention.topic': 'deadman', 'intervention.timeout': 1.0})
     deadman = ros_graph.publisher(Bool, '/deadman')
     ros_graph.wait_for_subscribers(deadman)
     timer = ros_graph.every(0.05, lambda: deadman.publish(Bool(data=False)))

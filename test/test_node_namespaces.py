@@ -142,6 +142,7 @@ def test_two_namespaced_demo_graphs_with_their_policies(ros_graph, demo_checkpoi
     assert_topics_are_per_robot(ros_graph)
     assert ros_graph.node.count_publishers('/pi05_policy/action_chunk') == 0
     # robot2's executor holds: its commands settle, robot1's policy keeps driving robot1
+    sources['/robot2'].clear()  # its latched start value is a 'hold' too
     assert ros_graph.trigger('/robot2/pi05_executor/hold').success
     sources['/robot2'].wait_for(1, 5.0, lambda m: m.data == 'hold')
     time.sleep(1.0)  # braking to a stop
@@ -149,6 +150,11 @@ def test_two_namespaced_demo_graphs_with_their_policies(ros_graph, demo_checkpoi
                 for ns in ROBOTS}
     policy_chunks = len(chunks['/robot1'])
     chunks['/robot1'].wait_for(policy_chunks + 2, 20.0)
+    # six processes on two cores: a late chunk can hold robot1 for a moment; it resumes
+    ros_graph.wait_until(lambda: sources['/robot1'].last.data == 'policy', 10.0,
+                         'robot1 is not on the policy')
+    for collector in commands.values():
+        collector.clear()
     moved = {ns: spread(commands[ns].wait_for(20, 5.0)) for ns in ROBOTS}
     print(f'command range over 20 ticks: {moved}')
     assert moved['/robot2'] < 1e-9 < moved['/robot1'], moved

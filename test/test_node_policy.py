@@ -143,16 +143,23 @@ def publish_prompt(ros_graph, text):
     return publisher
 
 
-def steady_rate(times, skip=2):
-    """Messages per second between the first and last, after the first ``skip``."""
-    times = times[skip:]
-    return (len(times) - 1) / (times[-1] - times[0])
+def steady_rate(chunks, skip=2):
+    """
+    Chunks per second between the first and last, after the first ``skip``.
+
+    From the chunks' header stamps (their observation times, at the start of each cycle), so
+    a slow last inference or a late delivery to this process does not count; a skipped cycle
+    does.
+    """
+    stamps = [m.header.stamp.sec + m.header.stamp.nanosec * 1e-9 for m in chunks[skip:]]
+    return (len(stamps) - 1) / (stamps[-1] - stamps[0])
 
 
 def assert_clean_exit(process):
     result = process.stop()
     assert result.code == 0, result.log[-3000:]
-    assert result.seconds < 2.0, result.seconds
+    # up to EXIT_STOP_TIMEOUT (1 s) for a running inference cycle, then the teardown
+    assert result.seconds < 3.0, result.seconds
     assert not result.errors, result.errors
 
 
@@ -237,14 +244,16 @@ def test_raw_cameras_give_chunks_at_the_configured_rate(ros_graph, demo_checkpoi
     policy = start_policy(ros_graph, demo_checkpoint, env=LARGE_FRAMES)
     policy.wait_for_log("prompt: 'wipe the table'", timeout=30.0)  # latched: sent before
     chunks.wait_for(1, timeout=30.0)
-    cycles_before = int(policy_status(diagnostics).get('cycles', 0))
+    before = policy_status(diagnostics)  # counted from the first chunk: frames may come later
+    counts_before = {k: int(before.get(k, 0))
+                     for k in ('cycles', 'cycles_without_chunk', 'skipped_cycles')}
     time.sleep(10.0)
-    assert steady_rate(list(chunks.times)) >= 0.95 * DEMO_RATE_HZ, chunks.times
+    assert steady_rate(list(chunks.messages)) >= 0.95 * DEMO_RATE_HZ, chunks.times
     values = policy_status(diagnostics)
-    cycles = int(values['cycles']) - cycles_before
-    assert cycles >= 18
-    assert values['cycles_without_chunk'] == '0', values['no_chunk_reason']
-    assert values['skipped_cycles'] == '0'
+    counts = {k: int(values[k]) - v for k, v in counts_before.items()}
+    assert counts['cycles'] >= 18
+    assert counts['cycles_without_chunk'] == 0, values['no_chunk_reason']
+    assert counts['skipped_cycles'] == 0
     for camera in CAMERAS:  # taken at the observation time: never negative
         assert 0.0 <= float(values[f'age_ms.{camera}']) < 200.0, values
         assert float(values[f'frame_rate_hz.{camera}']) > 11.0, values  # none lost
@@ -301,7 +310,7 @@ def test_compressed_cameras_silent_camera_and_recovery(ros_graph, demo_checkpoin
             f'cameras.{c}.transport': 'compressed' for c in CAMERAS})
         chunks.wait_for(1, timeout=30.0)
         time.sleep(5.0)
-        assert steady_rate(list(chunks.times)) >= 0.95 * DEMO_RATE_HZ, (
+        assert steady_rate(list(chunks.messages)) >= 0.95 * DEMO_RATE_HZ, (
             chunks.times, policy_status(diagnostics), policy.log_text()[-2000:])
         assert policy_status(diagnostics)['cycles_without_chunk'] == '0'
         skip.add('cam_left_wrist')  # 1.0 s max_image_age in demo.yaml
@@ -319,7 +328,7 @@ def test_compressed_cameras_silent_camera_and_recovery(ros_graph, demo_checkpoin
         time.sleep(0.6)  # the period in progress ends on the old timer
         chunks.clear()
         time.sleep(3.0)
-        assert steady_rate(list(chunks.times), skip=0) >= 0.95 * 4.0, chunks.times  # at once
+        assert steady_rate(list(chunks.messages), skip=0) >= 0.95 * 4.0, chunks.times  # at once
     finally:
         stop.set()
         feeder.join(2.0)

@@ -51,6 +51,20 @@ def wait_for_status(diagnostics, condition, timeout):
                          f'{policy_status(diagnostics)}')
 
 
+def first_policy_status(diagnostics, condition, timeout):
+    """Return the earliest policy status received that meets ``condition`` (wait for one)."""
+
+    def statuses():
+        for msg in list(diagnostics.messages):
+            for status in msg.status:
+                if status.name.endswith(': policy'):
+                    values = {kv.key: kv.value for kv in status.values}
+                    if condition(values):
+                        yield values
+    wait_for_status(diagnostics, lambda _: next(statuses(), None) is not None, timeout)
+    return next(statuses())
+
+
 def executor_status(diagnostics):
     for msg in reversed(diagnostics.messages):
         for status in msg.status:
@@ -76,12 +90,14 @@ def test_policy_node_with_rtc_publishes_guided_chunks_and_reports_them(ros_graph
                 'rtc.warmup_cycles': 1})
     policy.wait_for_log(r'guided \(RTC\) warm-up inference', timeout=30.0)  # configure
     policy.wait_for_log('real-time chunking: s=15', timeout=30.0)
-    first = wait_for_status(diagnostics, lambda v: int(v.get('chunks_published', 0)) >= 1, 30.0)
+    first = first_policy_status(diagnostics, lambda v: int(v.get('chunks_published', 0)) >= 1,
+                                30.0)
     assert first['rtc.enabled'] == 'True'
     assert first['rtc.last_guided'] == 'False'
     assert first['rtc.last_reason'] == 'after a hold (activated)'
     values = wait_for_status(diagnostics, lambda v: int(v['rtc.guided_chunks']) >= 2, 30.0)
-    assert values['cycles_without_chunk'] == '0', values['no_chunk_reason']
+    # from the first chunk on (before it, the first frames may not have arrived yet)
+    assert values['cycles_without_chunk'] == first['cycles_without_chunk'], values
     assert values['rtc.last_guided'] == 'True' and values['rtc.last_reason'] == 'guided'
     assert 1 <= int(values['rtc.delay_rows']) <= 15
     # the estimate (updated after this chunk went out) is a measured delay, not a default
@@ -152,14 +168,17 @@ def test_closed_demo_loop_with_rtc_executes_the_guided_chunks(ros_graph, demo_ch
                                     remaps=EXECUTOR_REMAPS)
     values = wait_for_status(diagnostics, lambda v: int(v['rtc.guided_chunks']) >= 4, 60.0)
     assert values['rtc.last_reason'] == 'guided', values
-    accepted = executor_status(diagnostics)
-    print({k: v for k, v in accepted.items() if 'chunk' in k or 'refused' in k},
-          {k: v for k, v in values.items() if k.startswith('rtc.')})
-    assert int(accepted['chunks_accepted']) >= 3, accepted
+    # the executor's diagnostics come once a second: wait for its count, not a snapshot
+    ros_graph.wait_until(
+        lambda: int(executor_status(diagnostics).get('chunks_accepted', 0)) >= 3, 10.0,
+        lambda: f'executor status: {executor_status(diagnostics)}')
     # the executor node took the guided chunks without a blend (matched by stamp)
     ros_graph.wait_until(
         lambda: int(executor_status(diagnostics).get('chunks_continued', 0)) >= 2, 30.0,
         lambda: f'executor status: {executor_status(diagnostics)}')
+    accepted = executor_status(diagnostics)
+    print({k: v for k, v in accepted.items() if 'chunk' in k or 'refused' in k},
+          {k: v for k, v in values.items() if k.startswith('rtc.')})
     assert not [k for k in accepted if k.startswith('refused.first_row')], accepted
     for process in (policy, executor, robot):
         result = process.stop()
