@@ -335,6 +335,20 @@ def test_compressed_cameras_silent_camera_and_recovery(ros_graph, demo_checkpoin
     assert_clean_exit(policy)
 
 
+def test_a_device_this_torch_cannot_use_fails_configure_with_one_line(ros_graph,
+                                                                      demo_checkpoint):
+    import torch
+    device = f'cuda:{torch.cuda.device_count()}' if torch.cuda.is_available() else 'cuda'
+    policy = start_policy(ros_graph, demo_checkpoint, device=device)
+    policy.wait_for_log(rf'configure failed: DeviceError: device {device}: ', timeout=30.0)
+    assert lifecycle_state(ros_graph) == 'unconfigured' and policy.alive()
+    if torch.version.cuda is None:
+        assert 'use device cpu; or install a CUDA build' in policy.log_text()
+    result = policy.stop()
+    assert result.code == 0 and result.seconds < 3.0, result.log
+    assert len(result.errors) == 1 and 'configure failed' in result.errors[0], result.errors
+
+
 @pytest.mark.parametrize('bad', [{'inference_rate_hz': 0.0}])
 def test_a_zero_rate_is_refused_at_start(ros_graph, demo_checkpoint, bad):
     policy = ros_graph.start_node('policy_node', params_file='demo.yaml',

@@ -226,3 +226,14 @@ def test_api_key_admits_openpi_clients_that_send_it_and_refuses_the_rest(served)
             assert reply.read() == b'OK\n'  # health checks need no key
     finally:
         server.stop()
+
+
+def test_a_device_this_torch_cannot_use_is_one_line_before_any_weights_load(capsys):
+    import torch
+    from pi05_ros.policy import server
+    device = f'cuda:{torch.cuda.device_count()}' if torch.cuda.is_available() else 'cuda'
+    assert server.main(['--demo', '--device', device]) == 2
+    error = capsys.readouterr().err
+    assert error.count('\n') == 1 and error.startswith(f'pi05-serve: error: --device {device}: ')
+    if torch.version.cuda is None:  # this CPU build: the line says how to get a CUDA one
+        assert 'use --device cpu; or install a CUDA build: pip install' in error

@@ -67,6 +67,7 @@ from pi05_ros.nodes.params import (above_zero, at_least_zero, declare_parameters
                                    STRING_ARRAY, watch_parameters)
 from pi05_ros.nodes.spin import spin_node
 from pi05_ros.observation_cache import JOINT_STATES, ObservationCache, ObservationNotReady
+from pi05_ros.policy.devices import check_device
 from pi05_ros.policy.rtc import RTC_PARAMETERS, settings_from_parameters
 from rclpy.lifecycle import LifecycleNode, TransitionCallbackReturn
 from rclpy.qos import (DurabilityPolicy, HistoryPolicy, qos_profile_sensor_data, QoSProfile,
@@ -111,7 +112,9 @@ POLICY_PARAMETERS = (
               'or a proxy in front of openpi serve_policy.py); empty: no key.'),
     ParamSpec('tokenizer_path', '',
               'PaliGemma SentencePiece model (empty: the one next to the checkpoint).'),
-    ParamSpec('device', 'cpu', "Torch device: 'cpu', 'cuda', 'cuda:1', ..."),
+    ParamSpec('device', 'cpu', "Torch device: 'cpu', 'cuda', 'cuda:1', ... One this torch "
+              'cannot use fails configure with one line (on a CPU build: how to install a CUDA '
+              'one).'),
     ParamSpec('dtype', 'float32', "Model dtype: 'float32' or 'bfloat16'."),
     ParamSpec('torch_threads', 0,
               'torch.set_num_threads for CPU inference (0: leave torch the default).'),
@@ -322,6 +325,7 @@ class PolicyNode(LifecycleNode):
         if not self.params['checkpoint_dir']:
             raise ValueError('checkpoint_dir: expected a checkpoint directory, got an empty '
                              'string')
+        check_device(self.params['device'], 'device')
         if self.params['torch_threads'] > 0:
             import torch
             torch.set_num_threads(self.params['torch_threads'])

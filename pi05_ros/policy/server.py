@@ -49,6 +49,7 @@ import traceback
 from typing import Dict, Mapping, Optional, Sequence
 
 import numpy as np
+from pi05_ros.policy.devices import check_device
 from pi05_ros.policy.normalize import Normalizer
 from pi05_ros.policy.profiles import load_profile, RobotProfile
 from pi05_ros.policy.remote_rtc import decode, RTC_KEY, WireGuidance, WireGuidanceError
@@ -278,6 +279,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             raise ValueError('--checkpoint and --profile are required (or --demo)')
         profile = load_profile(args.profile)
         layout_for(profile, args.layout)
+        check_device(args.device, '--device')
         policy = load_wire_policy(args.checkpoint, profile, device=args.device,
                                   dtype=args.dtype, seed=args.seed)
         server = PolicyServer(policy, profile, args.layout, args.host, args.port,

@@ -37,12 +37,12 @@ from pi05_ros.config_paths import find_config_file
 from pi05_ros.control.executor_params import (executor_settings, ExecutorSettings, NODE_NAME,
                                               per_joint, read_node_parameters)
 from pi05_ros.creatable import creation_problem
+from pi05_ros.policy.devices import check_device
 from pi05_ros.policy.rtc import RtcSettings, SCHEDULES as RTC_SCHEDULES, settings_from_parameters
 from pi05_ros.replay.bag_io import describe
 from pi05_ros.replay.demo_bag import DemoBagSpec, write_demo_bag
 from pi05_ros.replay.evaluate import check_bag, ReplayOptions, run_replay
-from pi05_ros.replay.identity import (choose_threads, cuda_install_hint, machine_load,
-                                      run_identity, versions)
+from pi05_ros.replay.identity import choose_threads, machine_load, run_identity, versions
 from pi05_ros.replay.report import delay_line, limits_line, write_report
 from pi05_ros.replay.rtc_compare import comparison as rtc_comparison
 
@@ -444,31 +444,6 @@ def torch_threads(args: argparse.Namespace) -> Tuple[int, str]:
     return threads, f'{reason}; --threads N overrides'
 
 
-def check_device(device: str) -> None:
-    """Refuse a --device this torch cannot use (no CUDA build, no GPU, bad index)."""
-    import torch
-
-    try:
-        parsed = torch.device(device)
-    except (RuntimeError, TypeError, ValueError):
-        raise ValueError(f'--device {device!r}: expected cpu, cuda or cuda:N') from None
-    if parsed.type == 'cpu':
-        return
-    if parsed.type != 'cuda':
-        raise ValueError(f'--device {device}: expected cpu, cuda or cuda:N')
-    if not torch.cuda.is_available():
-        why = ('this torch is built without CUDA' if torch.version.cuda is None
-               else 'no CUDA GPU is visible')
-        hint = ('; or install a CUDA build: ' + cuda_install_hint(torch.__version__)
-                if torch.version.cuda is None else '')
-        raise ValueError(f'--device {device}: CUDA is not available ({why}, torch '
-                         f'{torch.__version__}); use --device cpu{hint}')
-    count = torch.cuda.device_count()
-    if parsed.index is not None and parsed.index >= count:
-        raise ValueError(f'--device {device}: only {count} CUDA device(s) are visible '
-                         f'(cuda:0..cuda:{count - 1})')
-
-
 def prepare_demo(args: argparse.Namespace, output: Path) -> None:
     """Write the demo bag and checkpoint under ``output/demo_inputs``; point ``args`` at them."""
     from pi05_ros.policy.demo_assets import make_demo_checkpoint
@@ -507,7 +482,7 @@ def run(args: argparse.Namespace) -> int:
 
     output = Path(args.output)
     check_output_directory(output)  # cheap checks first: nothing is lost at the end
-    check_device(args.device)
+    check_device(args.device, '--device')
     if args.demo:
         prepare_demo(args, output)
     overrides = {} if args.asset_id is None else {'asset_id': args.asset_id}

@@ -27,11 +27,6 @@ import platform
 import shlex
 from typing import Dict, Mapping, Optional, Sequence, Tuple
 
-CUDA_INSTALL = ("pip install --force-reinstall 'torch=={version}' (PyPI's Linux x86_64 wheels "
-                'are CUDA builds; for another CUDA version add --index-url '
-                'https://download.pytorch.org/whl/cuXXX, see '
-                'https://pytorch.org/get-started/locally/)')
-
 
 def choose_threads(cpus: int, load_1min: Optional[float]) -> Tuple[int, str]:
     """
@@ -63,11 +58,6 @@ def machine_load() -> Tuple[int, Optional[float]]:
     except (AttributeError, OSError):
         load = None
     return cpus, load
-
-
-def cuda_install_hint(torch_version: str) -> str:
-    """Return how to install a CUDA build of this torch version (its '+cpu' suffix dropped)."""
-    return CUDA_INSTALL.format(version=torch_version.split('+', 1)[0])
 
 
 def versions() -> Dict[str, str]:
