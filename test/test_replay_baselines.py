@@ -103,6 +103,8 @@ def test_on_constant_velocity_motion_the_velocity_baseline_is_exact(tmp_path, pr
         executed = scored[name]['executed']
         assert executed['num_commands'] == len(record.log.times_ns)
         assert len(executed['per_window']['mae']) == len(record.chunks)
+        # checked against the same limits as the policy's stream, tick by tick
+        assert executed['limits'] == {'ticks': executed['num_commands'], 'ticks_above_any': 0}
 
 
 def test_executing_the_policy_chunks_again_reproduces_the_replayed_commands(tmp_path, profile,

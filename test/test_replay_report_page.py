@@ -58,8 +58,9 @@ def test_baselines_are_on_the_page_and_in_metrics_json(demo):
         assert len(entry['prediction']['per_step']['mae']) == horizon
         assert entry['prediction']['num_chunks'] == metrics['prediction']['num_chunks']
         assert f'<tr><td>{entry["label"]}</td>' in page and entry['definition'] in page
+        assert entry['executed']['limits']['ticks_above_any'] == 0  # checked, as the policy
     assert scored['delayed_recording']['label'] == 'recording, delayed 50 ms'
-    assert '<tr><td>policy</td>' in page
+    assert '<tr><td>policy</td>' in page and '<th>ticks above a limit</th>' in page
     assert f'<img src="{report.PLOT_HORIZON}"' in page
 
 

@@ -202,7 +202,8 @@ def score_baselines(record, truth_times_ns: np.ndarray, truth_values: np.ndarray
     ``record`` is a :class:`~pi05_ros.replay.evaluate.ReplayRecord`. Returns, per baseline, its
     label and definition, ``prediction`` (:func:`~pi05_ros.replay.metrics.error_summary`:
     MAE/RMSE overall, per horizon step, per joint, per chunk) and ``executed`` (MAE/RMSE of its
-    executed stream against the truth, per window between observations, chunks accepted), plus
+    executed stream against the truth, per window between observations, chunks accepted, ticks
+    checked against the limits and above one), plus
     the policy's executed error per window and ``overlap_block`` (chunks per horizon).
     """
     names = record.joint_names
@@ -237,6 +238,10 @@ def score_baselines(record, truth_times_ns: np.ndarray, truth_values: np.ndarray
                 times, positions, truth_times_ns, truth_values, names)
             executed['per_window'] = replay_metrics.window_errors(
                 times, positions, truth_times_ns, truth_values, starts)
+            checked = replay_metrics.limit_exceedances(
+                times, positions, np.array(log.velocities), np.array(log.accelerations), limits,
+                t0_ns=record.start_ns)
+            executed['limits'] = {k: checked[k] for k in ('ticks', 'ticks_above_any')}
         executed['chunks_accepted'] = int(sum(1 for d in log.decisions if d[2]))
         executed['chunks_refused'] = int(sum(1 for d in log.decisions if not d[2]))
         entry['executed'] = executed

@@ -371,18 +371,19 @@ def _baselines_html(metrics: Mapping) -> str:
     executed = metrics.get('executed', {})
     rows = [('policy', pred.get('mae'), pred.get('rmse'), executed.get('error', {}).get('mae'),
              executed.get('error', {}).get('rmse'), executed.get('chunks_accepted'),
-             len(executed.get('chunks_refused', [])), 'the checkpoint under test')]
+             len(executed.get('chunks_refused', [])),
+             executed.get('limits', {}).get('ticks_above_any'), 'the checkpoint under test')]
     for name in scored.get('names', []):
         b = scored[name]
         rows.append((b['label'], b['prediction'].get('mae'), b['prediction'].get('rmse'),
                      b['executed'].get('error', {}).get('mae'),
                      b['executed'].get('error', {}).get('rmse'),
                      b['executed'].get('chunks_accepted'), b['executed'].get('chunks_refused'),
-                     b['definition']))
+                     b['executed'].get('limits', {}).get('ticks_above_any'), b['definition']))
     return ('<h2>Policy and baselines on the same chunks</h2>'
             + _table(rows, ['', 'prediction MAE (rad)', 'prediction RMSE (rad)',
                             'executed MAE (rad)', 'executed RMSE (rad)', 'chunks accepted',
-                            'chunks refused', 'what it is'])
+                            'chunks refused', 'ticks above a limit', 'what it is'])
             + f'<figure><img src="{PLOT_HORIZON}" alt="{PLOT_HORIZON}"><figcaption>'
               'prediction error per horizon step, policy and baselines</figcaption></figure>'
             if pred.get('per_step') else '')
