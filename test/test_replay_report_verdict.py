@@ -45,11 +45,29 @@ def test_overlapping_chunks_are_not_counted_as_independent_evidence():
     rng = np.random.default_rng(7)
     per_horizon = 0.004 + 0.01 * rng.standard_normal(10)
     difference = np.repeat(per_horizon, 13)
-    iid = verdict.paired_comparison(difference, np.zeros(130), block=1)
+    as_if_iid = verdict.block_bootstrap_means(difference, 1, 2000, 0)
     blocked = verdict.paired_comparison(difference, np.zeros(130), block=13)
-    assert blocked.ci_high - blocked.ci_low > 2 * (iid.ci_high - iid.ci_low)
+    low, high = np.percentile(as_if_iid, [2.5, 97.5])
+    assert blocked.ci_high - blocked.ci_low > 2 * (high - low)
     assert verdict.paired_comparison(difference[:117], np.zeros(117), block=13).outcome == \
         verdict.TOO_FEW  # 9 horizons
+    # told nothing of the horizon, the block still grows to where the errors decorrelate
+    assert verdict.paired_comparison(difference, np.zeros(130), block=1).block >= 10
+
+
+def test_the_block_grows_to_the_decorrelation_lag_of_the_differences():
+    rng = np.random.default_rng(3)
+    white = rng.standard_normal(400)
+    assert verdict.decorrelation_lag(white) == 1
+    assert verdict.paired_comparison(list(0.1 + 0.01 * white), [0.1] * 400, block=5).block == 5
+    drifting = np.zeros(400)  # AR(1), phi 0.9: correlated for ~20 chunks
+    for k in range(1, 400):
+        drifting[k] = 0.9 * drifting[k - 1] + white[k]
+    lag = verdict.decorrelation_lag(drifting)
+    assert 10 <= lag <= 40, lag
+    compared = verdict.paired_comparison(list(0.01 * drifting), [0.0] * 400, block=5)
+    assert compared.block == lag and compared.num // compared.block < 40
+    assert verdict.decorrelation_lag(np.ones(10)) == 1 == verdict.decorrelation_lag(np.ones(2))
 
 
 def test_missing_values_are_left_out_and_no_data_says_so():
@@ -113,8 +131,9 @@ def test_too_few_chunks_is_said_and_nothing_more_is_claimed():
                                            errors(30, 0.05, seed=3), errors(30, 0.05, seed=4),
                                            block=13))
     for line in result['lines']:
-        assert (': too few chunks to conclude: 30 chunks make 2 independent horizons (13 '
-                'consecutive chunks overlap one); at least 10 are needed (130 chunks).') in line
+        assert (': too few chunks to conclude: 30 chunks make 2 independent blocks of 13 '
+                'consecutive chunks (one horizon, or longer where their errors stay '
+                'correlated); at least 10 are needed (130 chunks).') in line
         assert 'better than' not in line and 'worse than' not in line
     assert result['answer'] == ('Not enough data to say: replay a longer recording (at least '
                                 '130 chunks, here 30).')

@@ -309,9 +309,11 @@ DEFINITIONS = (
     ('verdict', 'per metric, the policy is compared with each baseline chunk by chunk '
      '(policy - baseline per chunk). The 95% confidence interval of the mean difference comes '
      'from a block bootstrap (2000 resamples, fixed seed) that resamples the chunks of one '
-     'horizon together, because overlapping chunks see the same motion. "Better" or "worse" '
-     'only when the whole interval is below or above zero; with fewer than 10 independent '
-     'horizons of chunks the verdict is "too few chunks to conclude"'),
+     'horizon together, because overlapping chunks see the same motion (more chunks per block '
+     'where the differences stay correlated longer: the first lag whose autocorrelation is '
+     'inside the 95% band of white noise). "Better" or "worse" only when the whole interval '
+     'is below or above zero; with fewer than 10 independent blocks of chunks the verdict is '
+     '"too few chunks to conclude"'),
     ('ticks above a limit', 'executed ticks whose position, velocity, acceleration or jerk '
      '(from the commanded fields and as finite differences of the commanded positions) is '
      'above the executor limits'),

@@ -19,8 +19,9 @@ For each metric the policy and a baseline are compared chunk by chunk (paired: t
 times). The difference ``policy - baseline`` is averaged over the chunks, and a 95% confidence
 interval of that mean comes from a circular block bootstrap with a fixed seed. Consecutive
 chunks overlap (a 2.5 s horizon at 5 Hz: 13 chunks see the same motion), so their errors are not
-independent; blocks of ``block`` consecutive chunks (the chunks in one horizon) are resampled
-together, and fewer than ``MIN_BLOCKS`` blocks is "too few chunks to conclude". The policy is
+independent; blocks of consecutive chunks are resampled together: the chunks in one horizon,
+or more where the differences are still correlated after that (:func:`decorrelation_lag`), and
+fewer than ``MIN_BLOCKS`` blocks is "too few chunks to conclude". The policy is
 better when the whole interval is below zero, worse when it is above, and otherwise neither is
 shown. Nothing here reads a clock or a global random state: the same inputs give the same text.
 """
@@ -31,7 +32,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-MIN_BLOCKS = 10  # independent horizons needed before any better/worse claim
+MIN_BLOCKS = 10  # independent blocks needed before any better/worse claim
 RESAMPLES = 2000
 LEVEL = 0.95
 SEED = 0
@@ -45,7 +46,7 @@ class Comparison:
 
     outcome: str  # BETTER, WORSE, UNCLEAR, TOO_FEW or NO_DATA
     num: int  # chunks with a value for both
-    block: int  # chunks per bootstrap block (one horizon)
+    block: int  # chunks per bootstrap block (one horizon, or the decorrelation lag if longer)
     min_blocks: int
     mean_difference: Optional[float] = None  # mean of policy - baseline
     ci_low: Optional[float] = None
@@ -58,6 +59,26 @@ class Comparison:
 
 def _values(x: Sequence[Optional[float]]) -> np.ndarray:
     return np.array([np.nan if v is None else float(v) for v in x], dtype=np.float64)
+
+
+def decorrelation_lag(values: np.ndarray) -> int:
+    """
+    Return the first lag at which ``values`` (N,) no longer look correlated with themselves.
+
+    The smallest k >= 1 whose sample autocorrelation is below 2 / sqrt(N), the 95 % band of
+    white noise; N when none is (a series that never decorrelates within itself), 1 for fewer
+    than three values or a constant series.
+    """
+    n = values.size
+    centred = values - values.mean()
+    power = float(centred @ centred)
+    if n < 3 or power == 0.0:
+        return 1
+    band = 2.0 / math.sqrt(n)
+    for lag in range(1, n):
+        if float(centred[:-lag] @ centred[lag:]) / power < band:
+            return lag
+    return n
 
 
 def block_bootstrap_means(values: np.ndarray, block: int, resamples: int,
@@ -78,8 +99,10 @@ def paired_comparison(policy: Sequence[Optional[float]], baseline: Sequence[Opti
     """
     Compare per-chunk values (lower is better) of the policy and a baseline, paired by chunk.
 
-    Chunks where either value is None or NaN are left out. The outcome is TOO_FEW when the
-    chunks make fewer than ``min_blocks`` blocks of ``block``; the interval is still computed.
+    Chunks where either value is None or NaN are left out. ``block`` (one horizon of chunks)
+    is the shortest block; it grows to the differences' :func:`decorrelation_lag` where that is
+    longer. The outcome is TOO_FEW when the chunks make fewer than ``min_blocks`` blocks; the
+    interval is still computed.
     """
     a, b = _values(policy), _values(baseline)
     if a.shape != b.shape:
@@ -88,9 +111,9 @@ def paired_comparison(policy: Sequence[Optional[float]], baseline: Sequence[Opti
     both = np.isfinite(a) & np.isfinite(b)
     difference = a[both] - b[both]
     n = int(difference.size)
-    block = max(1, int(block))
     if n == 0:
-        return Comparison(NO_DATA, 0, block, min_blocks)
+        return Comparison(NO_DATA, 0, max(1, int(block)), min_blocks)
+    block = max(1, int(block), decorrelation_lag(difference))
     means = block_bootstrap_means(difference, block, resamples, seed)
     tail = 100 * (1 - level) / 2
     low, high = (float(v) for v in np.percentile(means, [tail, 100 - tail]))
@@ -124,9 +147,9 @@ def headline(compared: Sequence[Tuple[str, Comparison]]) -> str:
     if any(c.outcome == TOO_FEW for _, c in usable):
         horizons = first.num // first.block
         return (f'too few chunks to conclude: {first.num} chunks make {horizons} independent '
-                f'horizon{"s" if horizons != 1 else ""} ({first.block} consecutive chunks '
-                f'overlap one); at least {first.min_blocks} are needed '
-                f'({first.min_blocks * first.block} chunks)')
+                f'block{"s" if horizons != 1 else ""} of {first.block} consecutive chunks (one '
+                'horizon, or longer where their errors stay correlated); at least '
+                f'{first.min_blocks} are needed ({first.min_blocks * first.block} chunks)')
     better = [label for label, c in usable if c.outcome == BETTER]
     if len(better) == len(usable):
         return (f'better than all {len(usable)} baselines' if len(usable) > 1
