@@ -12,7 +12,6 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-
 """
 Whether this torch can run on a requested device, said before any weights are loaded.
 
